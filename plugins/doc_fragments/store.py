@@ -1,0 +1,44 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options and requirements that every dockerlite module shares."""
+
+    DOCUMENTATION = r'''
+options:
+  root:
+    description:
+      - Path of the dockerlite store on the managed host. It must be on a btrfs filesystem (a mounted btrfs
+        device or loopback file, or a directory on a btrfs root filesystem); the module fails naming the path
+        and the filesystem it found otherwise.
+      - The store is created there on first use. Containers are LXC containers under C(<root>/containers), so
+        C(lxc-ls -P <root>/containers) and C(lxc-attach -P <root>/containers -n <name>) work for debugging.
+      - If not given, the value of the environment variable E(DOCKERLITE_ROOT) is used, and if that is not set,
+        V(/var/lib/dockerlite).
+    type: path
+    default: /var/lib/dockerlite
+requirements:
+  - Debian's C(python3-btrfsutil) (libbtrfsutil) on the managed host; the PyPI C(btrfsutil) does not work with it.
+  - Debian's C(python3-lxc) and the LXC tools on the managed host, for modules that touch containers.
+  - Root on the managed host.
+notes:
+  - Every change is made under the store's lock, built under a temporary name and moved into place, so a run that
+    is interrupted leaves nothing that looks complete but is not, and the next run converges.
+'''
+
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+'''

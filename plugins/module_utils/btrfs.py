@@ -1,0 +1,179 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""One client over libbtrfsutil (Debian's python3-btrfsutil).
+
+The client raises DockerliteError subclasses and never exits the module.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import traceback
+
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
+
+try:
+    import btrfsutil
+except ImportError:
+    btrfsutil = None
+    BTRFSUTIL_IMPORT_ERROR = traceback.format_exc()
+else:
+    BTRFSUTIL_IMPORT_ERROR = None
+
+BTRFS_FSTYPE = 'btrfs'
+
+
+def _unescape_mountinfo(field):
+    """Decode the octal escapes (\\040 for a space ...) of /proc/self/mountinfo."""
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == '\\' and len(field[i + 1:i + 4]) == 3 and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return ''.join(out)
+
+
+def read_mounts(mountinfo_text):
+    """Parse mountinfo text into a list of (mount point, filesystem type)."""
+    mounts = []
+    for line in mountinfo_text.splitlines():
+        fields = line.split()
+        if '-' not in fields:
+            continue
+        sep = fields.index('-')
+        mounts.append((_unescape_mountinfo(fields[4]), fields[sep + 1]))
+    return mounts
+
+
+def filesystem_of(path, mounts):
+    """Return (mount point, filesystem type) of the mount holding ``path`` (a real path)."""
+    best = ('/', 'unknown')
+    best_len = -1
+    for mount_point, fstype in mounts:
+        prefix = mount_point.rstrip('/') + '/'
+        if (path == mount_point or path.startswith(prefix) or mount_point == '/') and len(mount_point) > best_len:
+            best, best_len = (mount_point, fstype), len(mount_point)
+    return best
+
+
+def mounts_under(path, mounts):
+    """Mount points strictly below ``path`` (a real path)."""
+    prefix = path.rstrip('/') + '/'
+    return sorted(mount_point for mount_point, _fstype in mounts if mount_point.startswith(prefix))
+
+
+def nearest_existing(path):
+    """The path itself if it exists, else its nearest existing ancestor."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return os.path.realpath(path)
+
+
+class BtrfsClient:
+    """Subvolume operations on one host, through libbtrfsutil."""
+
+    def __init__(self):
+        if btrfsutil is None:
+            raise MissingLibraryError('python3-btrfsutil', BTRFSUTIL_IMPORT_ERROR)
+
+    @staticmethod
+    def _fail(action, path, exc):
+        return DockerliteError('btrfs: cannot %s %s: %s' % (action, path, exc))
+
+    @staticmethod
+    def _mounts():
+        with open('/proc/self/mountinfo') as handle:
+            return read_mounts(handle.read())
+
+    def filesystem(self, path):
+        """(mount point, filesystem type) for ``path`` or its nearest existing ancestor."""
+        return filesystem_of(nearest_existing(path), self._mounts())
+
+    def is_subvolume(self, path):
+        try:
+            return btrfsutil.is_subvolume(path)
+        except btrfsutil.BtrfsUtilError:
+            return False
+
+    def create_subvolume(self, path):
+        try:
+            btrfsutil.create_subvolume(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('create subvolume', path, exc)
+
+    def snapshot(self, source, path, read_only=False):
+        """An O(1) snapshot of ``source`` at ``path``."""
+        try:
+            btrfsutil.create_snapshot(source, path, read_only=read_only)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('snapshot %s to' % source, path, exc)
+
+    def delete_subvolume(self, path):
+        """Delete a subvolume and any subvolumes nested in it (works on read-only ones too)."""
+        try:
+            btrfsutil.delete_subvolume(path, recursive=True)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('delete subvolume', path, exc)
+
+    def set_read_only(self, path, read_only=True):
+        try:
+            btrfsutil.set_subvolume_read_only(path, read_only)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('set the read-only flag of', path, exc)
+
+    def is_read_only(self, path):
+        try:
+            return btrfsutil.get_subvolume_read_only(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('read the read-only flag of', path, exc)
+
+    def generation(self, path):
+        """The subvolume's generation, made current first by committing the transaction."""
+        try:
+            btrfsutil.sync(path)
+            return btrfsutil.subvolume_info(path).generation
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('read the generation of', path, exc)
+
+    def created_transaction(self, path):
+        """The transaction id in which the subvolume (or snapshot) was created."""
+        try:
+            return btrfsutil.subvolume_info(path).otransid
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('read subvolume info of', path, exc)
+
+    def remove_tree(self, path):
+        """Delete a directory tree that may hold subvolumes; refuse if anything is mounted in it.
+
+        os.path.ismount cannot tell (a subvolume has its own st_dev), so mountinfo decides.
+        """
+        self.check_unmounted(path)
+        self._remove_tree(path)
+
+    def check_unmounted(self, path):
+        """Refuse to go on if ``path`` or anything below it is a mount point."""
+        real = os.path.realpath(path)
+        mounts = self._mounts()
+        busy = mounts_under(real, mounts) + [mount for mount, _fstype in mounts if mount == real]
+        if busy:
+            raise DockerliteError('refusing to delete %s: %s mounted there' % (path, ', '.join(busy)), mounts=busy)
+
+    def _remove_tree(self, path):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return
+        if not stat.S_ISDIR(mode):
+            os.unlink(path)
+            return
+        if self.is_subvolume(path):
+            self.delete_subvolume(path)
+            return
+        for entry in os.listdir(path):
+            self._remove_tree(os.path.join(path, entry))
+        os.rmdir(path)

@@ -1,0 +1,77 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""dockerlite_commit: freeze a container's rootfs into a new read-only image."""
+
+from __future__ import annotations
+
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
+from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+    image_ref, normalize_command, normalize_env, normalize_labels, validate_container_name)
+
+
+def compared(image, generation=None):
+    """What the diff shows of the target image; ids and times are left out so check mode matches."""
+    if not image:
+        return {'state': 'absent'}
+    return {'state': 'present', 'name': image.get('name'), 'container': image.get('container'),
+            'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {},
+            'container_generation': generation if generation is not None else image.get('container_generation')}
+
+
+class CommitManager(Manager):
+    def run(self):
+        params = self.params
+        name = validate_container_name(params['container'], 'container')
+        ref = image_ref(params['image'])
+        given = {'command': normalize_command(params['command']), 'env': normalize_env(params['env']),
+                 'labels': normalize_labels(params['labels'])}
+        with self.store.session(self.check_mode):
+            container = self.store.get_container(name)
+            if container is None:
+                raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
+            return self._commit(ref, container, given)
+
+    def _commit(self, ref, container, given):
+        spec, defaults = container['spec'], container['image_defaults']
+        meta = {
+            'id': new_id(), 'name': ref, 'parent': container['image_id'], 'source': 'commit',
+            'container': container['name'], 'container_id': container['id'], 'created': utc_now(),
+            'command': given['command'] or spec['command'],
+            'env': spec['env'] if given['env'] is None else given['env'],
+            'labels': dict(defaults.get('labels') or {}, **(given['labels'] or {})),
+            'stop_signal': defaults['stop_signal'],
+        }
+        existing = self.store.find_image(ref)
+        # The rootfs generation only moves when something is written to it (it is made
+        # current by a sync first); the commit recorded the value it left behind.
+        generation = self.store.btrfs.generation(container['rootfs'])
+        up_to_date = (existing is not None and existing.get('container_id') == container['id']
+                      and existing.get('container_generation') == generation
+                      and all(existing.get(key) == meta[key] for key in ('command', 'env', 'labels')))
+        self.tracker.add('image', compared(existing), compared(meta, generation) if not up_to_date
+                         else compared(existing))
+        if up_to_date:
+            return self.result(image=image_view(self.store, existing))
+        self.actions.append('commit')
+        if existing:
+            self.actions.append('untag_previous' if self.store.containers_using(existing['id'])
+                                else 'remove_previous')
+        if self.check_mode:
+            return self.result(image=image_view(self.store, dict(meta, id=None, created=None, rootfs=None)))
+        return self.result(image=image_view(self.store, self._snapshot(container, meta)))
+
+    def _snapshot(self, container, meta):
+        """Take the snapshot, with a running container frozen for that instant if ``pause``."""
+        lxc = self.store.lxc
+        froze = False
+        if self.params['pause'] and lxc.status(container['name'])[0] == 'running':
+            lxc.freeze(container['name'])
+            froze = True
+        try:
+            return self.store.commit_image(meta, container['rootfs'])
+        finally:
+            if froze:
+                lxc.unfreeze(container['name'])

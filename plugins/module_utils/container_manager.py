@@ -1,0 +1,283 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""dockerlite_container: create, configure, start, stop, freeze, run once and remove containers."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc import cgroup_layout
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import init_cmd_line, render_config
+from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+    image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
+    parse_size, validate_container_name, validate_hostname, validate_pids_limit)
+
+DEFAULT_COMMAND = ['/sbin/init']
+COMMAND_STOP_SIGNAL = 'SIGTERM'
+DEFAULT_STOP_TIMEOUT = 10
+SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp'
+# Options compared between the task and the container; all live in the LXC config.
+SPEC_KEYS = ('command', 'env', 'mounts', 'hostname', 'memory', 'cpus', 'pids_limit', 'capabilities', 'cap_drop',
+             'autostart')
+SPEC_DEFAULTS = {'mounts': [], 'hostname': None, 'memory': None, 'cpus': None, 'pids_limit': None,
+                 'capabilities': [], 'cap_drop': [], 'autostart': False}
+RUNNING = ('running', 'frozen')
+
+
+def image_defaults(image):
+    """What a container takes from its image when it is created; kept in container.json."""
+    return {'command': image.get('command') or list(DEFAULT_COMMAND), 'env': image.get('env') or {},
+            'labels': image.get('labels') or {}, 'stop_signal': image.get('stop_signal') or 'SIGPWR'}
+
+
+def desired_spec(given, defaults, current_spec=None):
+    """The runtime spec the task asks for.
+
+    Options the task leaves out keep the container's current value (or the default
+    for a new container); env is the image's env updated with the task's.
+    """
+    spec = dict(current_spec) if current_spec else dict(SPEC_DEFAULTS, command=defaults['command'],
+                                                          env=dict(defaults['env']))
+    for key in SPEC_KEYS:
+        if given.get(key) is None:
+            continue
+        spec[key] = dict(defaults['env'], **given['env']) if key == 'env' else given[key]
+    spec['stop_signal'] = defaults['stop_signal'] if spec['command'] == DEFAULT_COMMAND else COMMAND_STOP_SIGNAL
+    return spec
+
+
+def plan_state(actual, wanted, reconfigure):
+    """Actions that take a container from ``actual`` to ``wanted`` state.
+
+    ``reconfigure`` means the LXC config was rewritten, so a running container must
+    restart to pick it up.
+    """
+    running = actual in RUNNING
+    if wanted == 'stopped':
+        return ['stop'] if running else []
+    if wanted == 'present':
+        if not running or not reconfigure:
+            return []
+        return ['stop', 'start'] + (['freeze'] if actual == 'frozen' else [])
+    restart = running and (reconfigure or wanted == 'restarted')
+    actions = ['stop', 'start'] if restart else ([] if running else ['start'])
+    if wanted == 'frozen' and (actions or actual != 'frozen'):
+        actions.append('freeze')
+    if wanted in ('started', 'restarted') and actual == 'frozen' and not actions:
+        actions.append('unfreeze')
+    return actions
+
+
+def final_state(actual, actions):
+    state = actual
+    for action in actions:
+        state = {'start': 'running', 'unfreeze': 'running', 'stop': 'stopped', 'freeze': 'frozen',
+                 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
+    return state
+
+
+class ContainerManager(Manager):
+    def _given(self):
+        params = self.params
+        given = {
+            'command': normalize_command(params['command']),
+            'env': normalize_env(params['env']),
+            'mounts': normalize_mounts(params['mounts']),
+            'hostname': validate_hostname(params['hostname']),
+            'memory': parse_size(params['memory'], 'memory'),
+            'cpus': parse_cpus(params['cpus']),
+            'pids_limit': validate_pids_limit(params['pids_limit']),
+            'capabilities': normalize_capabilities(params['capabilities'], 'capabilities'),
+            'cap_drop': normalize_capabilities(params['cap_drop'], 'cap_drop'),
+            'autostart': params['autostart'],
+        }
+        if not params['detach'] and params['state'] not in ('started', 'present'):
+            raise ValidationError('detach: false runs the command once; it needs state started or present, not %s'
+                                  % params['state'])
+        if params['cleanup'] and params['detach']:
+            raise ValidationError('cleanup: true applies only with detach: false')
+        if params['timeout'] is not None and params['timeout'] < 0:
+            raise ValidationError('timeout %s must not be negative' % params['timeout'])
+        return given
+
+    def run(self):
+        name = validate_container_name(self.params['name'])
+        ref = image_ref(self.params['image']) if self.params['image'] else None
+        given = self._given()
+        with self.store.session(self.check_mode):
+            current = self.store.get_container(name)
+            actual = self.store.lxc.status(name)[0] if current else 'absent'
+            if self.params['state'] == 'absent':
+                return self._absent(name, current, actual)
+            return self._present(name, ref, given, current, actual)
+
+    # -- planning ---------------------------------------------------------
+
+    def _absent(self, name, current, actual):
+        if current:
+            self.actions.extend((['stop'] if actual in RUNNING else []) + ['remove'])
+        self.tracker.add('state', actual, 'absent')
+        self._execute(name, None, None)
+        return self.result(container=None)
+
+    def _find_image(self, ref, name):
+        if ref is None:
+            raise ValidationError('container %s does not exist; image is needed to create it' % name)
+        image = self.store.find_image(ref)
+        if image is None:
+            raise ValidationError('image %s not found in %s' % (ref, self.store.root))
+        return image
+
+    def _needs_recreate(self, name, ref, current):
+        """Decide whether ``image`` asks for a new rootfs; refuse that unless recreate is set."""
+        if ref is None:
+            return None
+        image = self.store.find_image(ref)
+        if ref != current['image']:
+            if not self.params['recreate']:
+                raise DockerliteError(
+                    'container %s was created from image %s; making it from %s replaces its rootfs and the data in '
+                    'it. Set recreate: true to do that' % (name, current['image'], ref))
+            return self._find_image(ref, name)
+        if image is not None and image['id'] != current['image_id']:
+            if self.params['recreate']:
+                return image
+            self.warnings.append('image %s has changed since container %s was created from it; set recreate: true '
+                                 'to recreate the container from it' % (ref, name))
+        return None
+
+    def _present(self, name, ref, given, current, actual):
+        params = self.params
+        image = self._find_image(ref, name) if current is None else self._needs_recreate(name, ref, current)
+        recreate = current is not None and image is not None
+        if image is not None:
+            defaults = image_defaults(image)
+            spec = desired_spec(given, defaults)
+        else:
+            defaults = current['image_defaults']
+            spec = desired_spec(given, defaults, current['spec'])
+        self._check_runtime(name, spec)
+        mount_kinds = self._mount_kinds(spec)
+
+        before = dict(current['spec'], image=current['image'], image_id=current['image_id']) if current else {}
+        after = dict(spec, image=ref, image_id=image['id']) if image is not None else \
+            dict(spec, image=current['image'], image_id=current['image_id'])
+        changed = [key for key in SPEC_KEYS if before.get(key) != after.get(key)]
+        for key in ('image', 'image_id') + SPEC_KEYS:
+            self.tracker.add(key, before.get(key), after.get(key))
+
+        if current is None:
+            self.actions.append('create')
+            state_from = 'stopped'
+        elif recreate:
+            self.actions.extend((['stop'] if actual in RUNNING else []) + ['remove', 'create'])
+            state_from = 'stopped'
+        else:
+            state_from = actual
+            if changed:
+                self.actions.append('update_config')
+        if params['detach']:
+            self.actions.extend(plan_state(state_from, params['state'], bool(changed) and current is not None
+                                           and not recreate))
+        else:
+            if state_from in RUNNING:
+                raise DockerliteError('container %s is %s; detach: false runs a command in a stopped container'
+                                      % (name, state_from))
+            self.actions.append('run')
+            if params['cleanup']:
+                self.actions.append('remove')
+        self.tracker.add('state', actual, final_state(state_from, self.actions))
+
+        meta = self._meta(name, image, ref, defaults, spec, current, recreate)
+        config = self._render(name, spec, mount_kinds)
+        run_result = self._execute(name, meta, config, image)
+        return self._report(name, meta, run_result)
+
+    def _check_runtime(self, name, spec):
+        if spec.get('autostart') and init_cmd_line(spec['command']) is None:
+            raise ValidationError('autostart needs a command that lxc.init.cmd can hold, without white space or '
+                                  'quotes in any argument; %s has some' % (spec['command'],))
+        for mount in spec.get('mounts') or ():
+            if not os.path.exists(mount['source']):
+                raise ValidationError('mount source %s (for %s in container %s) does not exist'
+                                      % (mount['source'], mount['target'], name))
+
+    @staticmethod
+    def _mount_kinds(spec):
+        return {m['source']: 'dir' if os.path.isdir(m['source']) else 'file' for m in spec.get('mounts') or ()}
+
+    def _meta(self, name, image, ref, defaults, spec, current, recreate):
+        if current is not None and not recreate:
+            return dict(current, spec=spec)
+        return {'id': new_id(), 'name': name, 'image': ref, 'image_id': image['id'], 'image_defaults': defaults,
+                'created': utc_now(), 'spec': spec}
+
+    def _render(self, name, spec, mount_kinds):
+        paths = self.store.container_paths(name)
+        seccomp = SECCOMP_PROFILE if os.path.exists(SECCOMP_PROFILE) else None
+        return render_config(name, spec, paths['rootfs'], paths['log'], cgroup_layout(), seccomp, mount_kinds)
+
+    # -- execution --------------------------------------------------------
+
+    def _execute(self, name, meta, config, image=None):
+        if self.check_mode:
+            return None
+        lxc = self.store.lxc
+        spec = meta['spec'] if meta else None
+        timeout = self.params['timeout']
+        stop_timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+        run_result = None
+        for action in self.actions:
+            if action == 'create':
+                self.store.create_container(meta, image, config)
+            elif action == 'update_config':
+                self.store.update_container(meta, config)
+            elif action == 'remove':
+                self.store.remove_container(name)
+            elif action == 'stop':
+                current = self.store.get_container(name)
+                lxc.stop(name, stop_timeout, current['spec']['stop_signal'])
+            elif action == 'start':
+                lxc.start(name, spec['command'])
+            elif action == 'freeze':
+                lxc.freeze(name)
+            elif action == 'unfreeze':
+                lxc.unfreeze(name)
+            elif action == 'run':
+                try:
+                    run_result = lxc.execute(name, spec['command'], timeout)
+                except DockerliteError:
+                    if self.params['cleanup']:
+                        self.store.remove_container(name)
+                    raise
+        return run_result
+
+    def _report(self, name, meta, run_result):
+        extra = {}
+        if self.check_mode or not self.store.get_container(name):
+            state = self.tracker.diff()['after']['state']
+            container = None if state == 'absent' else self._view(meta, state, None)
+        else:
+            state, pid = self.store.lxc.status(name)
+            container = self._view(self.store.get_container(name), state, pid)
+        if run_result is not None:
+            rc, stdout, stderr, _seconds = run_result
+            extra = {'rc': rc, 'stdout': stdout, 'stderr': stderr, 'stdout_lines': stdout.splitlines(),
+                     'stderr_lines': stderr.splitlines()}
+            if rc != 0:
+                extra['failed'] = True
+                extra['msg'] = 'command %s in container %s exited with rc %d%s' % (
+                    meta['spec']['command'], name, rc,
+                    ' (255 can also mean that LXC could not run it)' if rc == 255 else '')
+        return self.result(container=container, **extra)
+
+    def _view(self, meta, state, pid):
+        view = {'name': meta['name'], 'id': meta['id'] if not self.check_mode or 'rootfs' in meta else None,
+                'image': meta['image'], 'image_id': meta['image_id'], 'state': state, 'pid': pid,
+                'rootfs': self.store.container_paths(meta['name'])['rootfs'],
+                'created': meta['created'] if not self.check_mode or 'rootfs' in meta else None}
+        view.update(meta['spec'])
+        return view

@@ -1,0 +1,124 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""dockerlite_image: build, converge and remove images."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.rootfs import build_rootfs
+from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+    image_ref, normalize_command, normalize_env, normalize_labels)
+
+# The signal LXC sends PID 1 to halt: busybox init halts on SIGUSR1, systemd and
+# sysvinit on SIGPWR (LXC's default).
+STOP_SIGNALS = {'busybox': 'SIGUSR1'}
+DEFAULT_STOP_SIGNAL = 'SIGPWR'
+METADATA_KEYS = ('command', 'env', 'labels')
+
+
+def build_inputs(params, source):
+    """The options that describe how ``source`` builds, recorded for a later rebuild."""
+    if source in ('archive', 'directory'):
+        if not params.get('path'):
+            raise ValidationError('source %s needs path' % source)
+        return {'path': os.path.abspath(params['path'])}
+    if source == 'debootstrap':
+        return {'suite': params['suite'], 'mirror': params.get('mirror'), 'variant': params['variant']}
+    return {}
+
+
+def check_build_inputs(source, inputs):
+    """Refuse a build whose input is missing, before anything is staged."""
+    path = inputs.get('path')
+    if source == 'archive' and not os.path.isfile(path):
+        raise ValidationError('path %s for source archive is not a file' % path)
+    if source == 'directory' and not os.path.isdir(path):
+        raise ValidationError('path %s for source directory is not a directory' % path)
+
+
+def image_view(store, image):
+    """The ``image`` return value."""
+    return {
+        'name': image.get('name'), 'id': image.get('id'), 'rootfs': image.get('rootfs'),
+        'parent': image.get('parent'), 'source': image.get('source'), 'created': image.get('created'),
+        'labels': image.get('labels') or {}, 'command': image.get('command'), 'env': image.get('env') or {},
+        'read_only': store.btrfs.is_read_only(image['rootfs']) if image.get('id') else True,
+    }
+
+
+def compared(image):
+    """What the diff shows of an image (no ids or times, so check mode matches the real run)."""
+    if not image:
+        return {'state': 'absent'}
+    return {'state': 'present', 'name': image.get('name'), 'source': image.get('source'),
+            'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {}}
+
+
+class ImageManager(Manager):
+    def run(self):
+        params = self.params
+        ref = image_ref(params['name'])
+        given = {'command': normalize_command(params['command']), 'env': normalize_env(params['env']),
+                 'labels': normalize_labels(params['labels'])}
+        with self.store.session(self.check_mode):
+            current = self.store.find_image(ref)
+            if params['state'] == 'absent':
+                return self._absent(ref, current)
+            return self._present(ref, current, given)
+
+    def _absent(self, ref, current):
+        if current:
+            users = self.store.containers_using(current['id'])
+            if users and not self.params['force']:
+                raise DockerliteError('image %s is in use by container(s) %s; remove them first or set force: true '
+                                      '(their data is kept either way)' % (ref, ', '.join(users)), containers=users)
+            self.actions.append('remove')
+        self.tracker.add('image', compared(current), compared(None))
+        if self.actions and not self.check_mode:
+            self.store.remove_image(current['id'])
+        return self.result(image=None)
+
+    def _present(self, ref, current, given):
+        params = self.params
+        if current is None or params['force']:
+            return self._build(ref, current, given)
+        changes = {key: value for key, value in given.items() if value is not None and value != current.get(key)}
+        if params['source'] and params['source'] != current.get('source'):
+            self.warnings.append('image %s exists (source %s); source %s is used only to build a missing image or '
+                                 'with force: true' % (ref, current.get('source'), params['source']))
+        after = dict(current, **changes)
+        self.tracker.add('image', compared(current), compared(after))
+        if changes:
+            self.actions.append('update_metadata')
+            if not self.check_mode:
+                after = self.store.update_image(current, **changes)
+        return self.result(image=image_view(self.store, after))
+
+    def _build(self, ref, current, given):
+        params = self.params
+        source = params['source'] or (current or {}).get('source')
+        if not source:
+            raise ValidationError('image %s does not exist in %s; set source to build it' % (ref, self.store.root))
+        inputs = build_inputs(params, source) if params['source'] else dict(current.get('build') or {})
+        check_build_inputs(source, inputs)
+        meta = {
+            'id': new_id(), 'name': ref, 'parent': None, 'source': source, 'build': inputs, 'created': utc_now(),
+            'command': given['command'], 'env': given['env'] or {}, 'labels': given['labels'] or {},
+            'stop_signal': STOP_SIGNALS.get(source, DEFAULT_STOP_SIGNAL),
+        }
+        if current:
+            for key in METADATA_KEYS:
+                if given[key] is None:
+                    meta[key] = current.get(key)
+        self.actions.append('build')
+        if current:
+            self.actions.append('untag_previous' if self.store.containers_using(current['id']) else 'remove_previous')
+        self.tracker.add('image', compared(current), dict(compared(meta), **({'rebuilt': True} if current else {})))
+        if self.check_mode:
+            return self.result(image=image_view(self.store, dict(meta, id=None, created=None, rootfs=None)))
+        image = self.store.build_image(meta, lambda rootfs: build_rootfs(rootfs, source, inputs))
+        return self.result(image=image_view(self.store, image))

@@ -1,0 +1,149 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""One client over python3-lxc, plus lxc-execute where the library gives no exit code.
+
+Every call names the LXC path explicitly (python3-lxc otherwise falls back to
+/var/lib/lxc). The client raises DockerliteError subclasses and never exits the module.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import traceback
+
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+    CommandError, DockerliteError, MissingLibraryError)
+
+try:
+    import lxc as _lxc
+except ImportError:
+    _lxc = None
+    LXC_IMPORT_ERROR = traceback.format_exc()
+else:
+    LXC_IMPORT_ERROR = None
+
+STATE_NAMES = {
+    'RUNNING': 'running', 'THAWED': 'running', 'STARTING': 'running',
+    'FROZEN': 'frozen', 'FREEZING': 'frozen',
+    'STOPPED': 'stopped', 'STOPPING': 'stopped', 'ABORTING': 'stopped',
+}
+LOG_TAIL_LINES = 20
+
+
+def signal_number(name):
+    """Map a signal name such as SIGUSR1 or SIGRTMIN+3 to its number."""
+    if name.startswith('SIGRTMIN+'):
+        return signal.SIGRTMIN + int(name[len('SIGRTMIN+'):])
+    return int(signal.Signals[name])
+
+
+def catches_signal(status_text, signum):
+    """True when a /proc/<pid>/status text shows a handler for ``signum`` (SigCgt)."""
+    for line in status_text.splitlines():
+        if line.startswith('SigCgt:'):
+            return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    return False
+
+
+def cgroup_layout(controllers=('devices', 'memory', 'cpu', 'pids'), root='/sys/fs/cgroup'):
+    """Which hierarchy holds each controller: 'v1' when mounted on its own, else 'v2'."""
+    return {name: 'v1' if os.path.isdir(os.path.join(root, name)) else 'v2' for name in controllers}
+
+
+class LxcClient:
+    """Start, stop, freeze and run containers defined under one LXC path."""
+
+    def __init__(self, lxcpath):
+        if _lxc is None:
+            raise MissingLibraryError('python3-lxc', LXC_IMPORT_ERROR)
+        self.lxcpath = lxcpath
+
+    def _container(self, name):
+        return _lxc.Container(name, self.lxcpath)
+
+    def _log_tail(self, name):
+        try:
+            with open(os.path.join(self.lxcpath, name, 'lxc.log')) as handle:
+                return ''.join(handle.readlines()[-LOG_TAIL_LINES:])
+        except OSError:
+            return ''
+
+    def status(self, name):
+        """(state, pid) with state one of running, frozen, stopped; pid is None when stopped."""
+        container = self._container(name)
+        state = STATE_NAMES.get(container.state, container.state.lower())
+        pid = container.init_pid if state != 'stopped' else None
+        return state, (pid if pid and pid > 0 else None)
+
+    def start(self, name, argv, timeout=10):
+        """Start detached with ``argv`` as PID 1; arguments are passed whole, not via lxc.init.cmd."""
+        container = self._container(name)
+        if not container.start(useinit=False, daemonize=True, close_fds=True, cmd=tuple(argv)) \
+                or not container.wait('RUNNING', timeout):
+            raise DockerliteError('LXC could not start container %s with command %s' % (name, argv),
+                                  lxc_log=self._log_tail(name))
+
+    def stop(self, name, timeout, halt_signal):
+        """Send the halt signal, wait up to ``timeout`` seconds, then kill what is left.
+
+        The kernel drops a signal sent from outside to a namespace's PID 1 unless PID 1
+        handles it; in that case there is nothing to wait for, so kill at once.
+        """
+        container = self._container(name)
+        if container.state in ('FROZEN', 'FREEZING'):
+            container.unfreeze()
+        pid = container.init_pid
+        if timeout and pid > 0 and self._pid_catches(pid, signal_number(halt_signal)):
+            if container.shutdown(timeout):
+                return
+        if not container.stop() and container.state != 'STOPPED':
+            raise DockerliteError('LXC could not stop container %s' % name, lxc_log=self._log_tail(name))
+        container.wait('STOPPED', timeout or 10)
+
+    @staticmethod
+    def _pid_catches(pid, signum):
+        try:
+            with open('/proc/%d/status' % pid) as handle:
+                return catches_signal(handle.read(), signum)
+        except OSError:
+            return False
+
+    def freeze(self, name):
+        if not self._container(name).freeze():
+            raise DockerliteError('LXC could not freeze container %s' % name, lxc_log=self._log_tail(name))
+
+    def unfreeze(self, name):
+        if not self._container(name).unfreeze():
+            raise DockerliteError('LXC could not unfreeze container %s' % name, lxc_log=self._log_tail(name))
+
+    def kill(self, name):
+        self._container(name).stop()
+
+    def execute(self, name, argv, timeout=None):
+        """Run ``argv`` in a stopped container to completion; return (rc, stdout, stderr, seconds).
+
+        lxc-execute returns the command's exit code (255 when LXC itself failed) and keeps
+        stdout and stderr apart, which python3-lxc cannot do.
+        """
+        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath, '--'] + list(argv)
+        env = {'PATH': os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin'), 'LC_ALL': 'C'}
+        started = time.time()
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            self.kill(name)
+            raise CommandError('command in container %s did not finish within %s seconds and was killed'
+                               % (name, timeout), cmd, None, _text(exc.stdout), _text(exc.stderr))
+        except OSError as exc:
+            raise CommandError('cannot run lxc-execute: %s' % exc, cmd, None, '', '')
+        return proc.returncode, _text(proc.stdout), _text(proc.stderr), time.time() - started
+
+
+def _text(data):
+    if data is None:
+        return ''
+    return data.decode('utf-8', 'replace') if isinstance(data, bytes) else data

@@ -1,0 +1,118 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Render a container's LXC configuration from its validated runtime spec.
+
+The config is written whole by dockerlite (no lxc.include of LXC's common.conf, whose
+lxcfs hook sleeps on every stop). Every value written here has been validated so that
+it cannot start a new config line; paths in mount entries are octal-escaped.
+"""
+
+from __future__ import annotations
+
+# Capabilities dropped unless ``capabilities`` adds them back.
+DEFAULT_CAP_DROP = ('mac_admin', 'mac_override', 'sys_module', 'sys_rawio', 'sys_time')
+
+# The only devices a container may create or open: (device cgroup rule, device name).
+DEVICE_ALLOWLIST = (
+    ('c 1:3 rwm', 'null'),
+    ('c 1:5 rwm', 'zero'),
+    ('c 1:7 rwm', 'full'),
+    ('c 1:8 rwm', 'random'),
+    ('c 1:9 rwm', 'urandom'),
+    ('c 5:0 rwm', 'tty'),
+    ('c 5:1 rwm', 'console'),
+    ('c 5:2 rwm', 'ptmx'),
+    ('c 136:* rwm', 'pts'),
+)
+
+CPU_PERIOD_US = 100000
+HEADER = '# Written by dockerlite.core from container.json; edits here are overwritten.'
+
+
+def effective_capabilities(capabilities, cap_drop):
+    """Return ('drop', names) or ('keep', names) for the bounding set."""
+    capabilities = set(capabilities or ())
+    cap_drop = set(cap_drop or ())
+    if 'all' in cap_drop:
+        return 'keep', sorted(capabilities - {'all'})
+    if 'all' in capabilities:
+        return 'drop', sorted(cap_drop)
+    return 'drop', sorted((set(DEFAULT_CAP_DROP) | cap_drop) - capabilities)
+
+
+def escape_mount_path(path):
+    """fstab-style octal escapes, as getmntent(3) (which LXC uses) decodes them."""
+    return path.replace('\\', '\\134').replace(' ', '\\040').replace('\t', '\\011')
+
+
+def init_cmd_line(argv):
+    """lxc.init.cmd is split on white space, so it can only hold arguments without it."""
+    if all(arg and not any(ch.isspace() or ch in '\\"\'' for ch in arg) for arg in argv):
+        return ' '.join(argv)
+    return None
+
+
+def _cgroup_key(layout, controller, v1_key, v2_key):
+    if layout.get(controller) == 'v1':
+        return 'lxc.cgroup.%s' % v1_key
+    return 'lxc.cgroup2.%s' % v2_key
+
+
+def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mount_kinds=None):
+    """Return the LXC config text for container ``name``.
+
+    ``spec`` is the runtime spec stored in container.json; ``layout`` maps cgroup
+    controllers to 'v1' or 'v2'; ``mount_kinds`` maps mount sources to 'dir' or 'file'.
+    """
+    mount_kinds = mount_kinds or {}
+    lines = [
+        HEADER,
+        'lxc.uts.name = %s' % (spec.get('hostname') or name),
+        'lxc.rootfs.path = dir:%s' % rootfs,
+        'lxc.log.file = %s' % log_file,
+        'lxc.log.level = WARN',
+        'lxc.net.0.type = empty',
+        'lxc.autodev = 1',
+        'lxc.tty.max = 0',
+        'lxc.pty.max = 64',
+        'lxc.mount.auto = proc:mixed sys:ro cgroup:mixed',
+        'lxc.signal.halt = %s' % spec['stop_signal'],
+    ]
+    mode, caps = effective_capabilities(spec.get('capabilities'), spec.get('cap_drop'))
+    if mode == 'keep':
+        lines.append('lxc.cap.keep = %s' % (' '.join(caps) or 'none'))
+    elif caps:
+        lines.append('lxc.cap.drop = %s' % ' '.join(caps))
+    devices = _cgroup_key(layout, 'devices', 'devices', 'devices')
+    lines.append('%s.deny = a' % devices)
+    lines.extend('%s.allow = %s' % (devices, rule) for rule, _name in DEVICE_ALLOWLIST)
+    if seccomp_profile:
+        lines.append('lxc.seccomp.profile = %s' % seccomp_profile)
+    if spec.get('memory'):
+        lines.append('%s = %d' % (_cgroup_key(layout, 'memory', 'memory.limit_in_bytes', 'memory.max'),
+                                  spec['memory']))
+    if spec.get('cpus'):
+        quota = int(round(spec['cpus'] * CPU_PERIOD_US))
+        if layout.get('cpu') == 'v1':
+            lines.append('lxc.cgroup.cpu.cfs_period_us = %d' % CPU_PERIOD_US)
+            lines.append('lxc.cgroup.cpu.cfs_quota_us = %d' % quota)
+        else:
+            lines.append('lxc.cgroup2.cpu.max = %d %d' % (quota, CPU_PERIOD_US))
+    if spec.get('pids_limit'):
+        lines.append('%s = %d' % (_cgroup_key(layout, 'pids', 'pids.max', 'pids.max'), spec['pids_limit']))
+    for key in sorted(spec.get('env') or {}):
+        lines.append('lxc.environment = %s=%s' % (key, spec['env'][key]))
+    for mount in spec.get('mounts') or ():
+        options = 'bind,create=%s' % mount_kinds.get(mount['source'], 'dir')
+        if mount['read_only']:
+            options += ',ro'
+        lines.append('lxc.mount.entry = %s %s none %s 0 0' % (
+            escape_mount_path(mount['source']), escape_mount_path(mount['target'].lstrip('/')), options))
+    if spec.get('autostart'):
+        lines.append('lxc.start.auto = 1')
+    init_cmd = init_cmd_line(spec['command'])
+    if init_cmd:
+        lines.append('lxc.init.cmd = %s' % init_cmd)
+    else:
+        lines.append('# lxc.init.cmd omitted: an argument holds white space; dockerlite passes argv whole')
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,30 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The plan-then-execute skeleton every manager shares.
+
+A manager compares desired with actual, appends to ``actions`` what must happen and
+records the comparison in ``tracker``. In check mode it stops there: the plan is the
+answer, computed by the same code the real run uses.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.dockerlite.core.plugins.module_utils.diff import DifferenceTracker
+
+
+class Manager:
+    def __init__(self, params, store, check_mode=False):
+        self.params = params
+        self.store = store
+        self.check_mode = check_mode
+        self.actions = []
+        self.tracker = DifferenceTracker()
+        self.warnings = []
+
+    def result(self, **extra):
+        """changed, actions and diff from the plan, plus the manager's own keys."""
+        result = dict(changed=bool(self.actions), actions=list(self.actions), diff=self.tracker.diff())
+        result.update(extra)
+        if self.warnings:
+            result['warnings'] = list(self.warnings)
+        return result

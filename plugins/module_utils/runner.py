@@ -1,0 +1,52 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""What every dockerlite module shares: the store option and the run-and-report step."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.dockerlite.core.plugins.module_utils.btrfs import BtrfsClient
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc import LxcClient
+from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
+
+DEFAULT_ROOT = '/var/lib/dockerlite'
+
+STORE_ARGUMENT_SPEC = dict(
+    root=dict(type='path', default=DEFAULT_ROOT, fallback=(env_fallback, ['DOCKERLITE_ROOT'])),
+)
+
+
+def argument_spec(**options):
+    """A module's own options merged with the shared ones."""
+    spec = dict(STORE_ARGUMENT_SPEC)
+    spec.update(options)
+    return spec
+
+
+def open_store(root):
+    return Store(root, BtrfsClient(), lxc_factory=LxcClient)
+
+
+def run_module(module, manager_class):
+    """Build the store, let the manager plan and act, and report its result.
+
+    Managers and everything below them raise DockerliteError; only here does an
+    error become ``fail_json``. A result with ``failed`` set (a command that exited
+    non-zero) fails the task but keeps every other key.
+    """
+    try:
+        manager = manager_class(module.params, open_store(module.params['root']), check_mode=module.check_mode)
+        result = manager.run()
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_error)
+    except DockerliteError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    if not module._diff:
+        result.pop('diff', None)
+    if result.pop('failed', False):
+        module.fail_json(**result)
+    module.exit_json(**result)

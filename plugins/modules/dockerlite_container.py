@@ -1,0 +1,310 @@
+#!/usr/bin/python
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: dockerlite_container
+short_description: Manage dockerlite containers (LXC on a writable btrfs snapshot of an image)
+version_added: 0.1.0
+description:
+  - A container is a writable btrfs snapshot of an image (O(1), sharing every extent with the image) run under LXC
+    with its own PID, network, UTS, IPC and mount namespaces.
+  - A change of runtime options (O(command), O(env), O(mounts), O(hostname), O(memory), O(cpus), O(pids_limit),
+    O(capabilities), O(cap_drop), O(autostart)) converges by rewriting the container's LXC config and, if it is
+    running, restarting it; the root filesystem is not touched. Options left out keep their current value.
+  - A change of O(image) would replace the root filesystem and the data in it, so it is refused unless
+    O(recreate=true).
+  - "Secure by default: the device cgroup denies every device but C(null), C(zero), C(full), C(random),
+    C(urandom), C(tty), C(console), C(ptmx) and the C(pts) ptys (so a container cannot open the block device under
+    the store); the capability bounding set lacks C(sys_module), C(sys_rawio), C(sys_time), C(mac_admin) and
+    C(mac_override) unless O(capabilities) adds them; C(/proc) is mounted C(proc:mixed), C(/sys) read-only; LXC's
+    common seccomp profile applies when installed; the network namespace has only loopback."
+  - The LXC config is written by the module and does not include C(/etc/lxc/default.conf) or LXC's C(common.conf).
+extends_documentation_fragment:
+  - dockerlite.core.store
+  - dockerlite.core.store.attributes
+options:
+  name:
+    description: Container name; letters, digits, V(_), V(.) and V(-), starting with a letter or digit, at most 64.
+    type: str
+    required: true
+  image:
+    description:
+      - Image (V(name) or V(name:tag)) to create the container from. Required to create a container.
+      - For an existing container, a different image is refused unless O(recreate=true). When the same tag now
+        names a newer image, the task warns, and recreates only with O(recreate=true).
+    type: str
+  state:
+    description:
+      - V(present) makes sure the container exists, without starting or stopping it.
+      - V(started) makes sure it exists and runs (thawing a frozen one); V(stopped) that it exists and does not run.
+      - V(restarted) stops and starts it (reports changed every time).
+      - V(frozen) makes sure it runs and is frozen (cgroup freezer).
+      - V(absent) stops and removes it. Nothing behind a bind mount is ever deleted.
+    type: str
+    choices: [present, started, stopped, restarted, frozen, absent]
+    default: started
+  command:
+    description:
+      - Command run as the container's PID 1, as a list of arguments or a string split like a shell would. Arguments
+        are passed whole (not through C(lxc.init.cmd), which LXC splits on spaces).
+      - Default is the image's command, else V(/sbin/init).
+    type: raw
+  env:
+    description:
+      - Environment variables, added to the image's. Values may not contain control characters (newlines) or end in
+        white space, because they are written as C(lxc.environment) lines.
+    type: dict
+  mounts:
+    description: Bind mounts from the host. The source must exist.
+    type: list
+    elements: dict
+    suboptions:
+      source:
+        description: Absolute path on the host.
+        type: path
+        required: true
+      target:
+        description: Absolute path in the container; created there if missing.
+        type: str
+        required: true
+      read_only:
+        description: Mount read-only.
+        type: bool
+        default: false
+  hostname:
+    description: Host name inside the container; defaults to the container name.
+    type: str
+  memory:
+    description: Memory limit, in bytes or with a unit (V(512m), V(1g); powers of 1024).
+    type: str
+  cpus:
+    description: CPU limit in CPUs (V(1.5) is one and a half CPUs), enforced as a CFS quota.
+    type: float
+  pids_limit:
+    description: Most processes the container may have.
+    type: int
+  capabilities:
+    description:
+      - Capabilities to keep in the bounding set that are dropped by default (for example V(sys_time)), with or
+        without the C(CAP_) prefix, any case. V(all) keeps all but those in O(cap_drop).
+    type: list
+    elements: str
+  cap_drop:
+    description:
+      - Further capabilities to drop from the bounding set. V(all) keeps only those in O(capabilities).
+    type: list
+    elements: str
+  autostart:
+    description:
+      - Write C(lxc.start.auto) so that C(lxc-autostart -P <root>/containers) starts the container at boot. Needs a
+        command whose arguments hold no white space, since C(lxc.init.cmd) cannot keep them whole.
+    type: bool
+  recreate:
+    description:
+      - Allow the container to be removed and created anew from O(image) when O(image) names a different image than
+        the one it was created from; its root filesystem and the data in it are replaced.
+      - Unlike community.docker's docker_container, this does not force recreation of a container that is up to
+        date, so tasks stay idempotent.
+    type: bool
+    default: false
+  detach:
+    description:
+      - With V(false), run the command once in the (stopped) container to completion and return C(rc), C(stdout)
+        and C(stderr); a non-zero C(rc) fails the task, still returning all three. The container is left stopped,
+        or removed with O(cleanup=true). Reports changed every time.
+    type: bool
+    default: true
+  cleanup:
+    description: With O(detach=false), remove the container after the command has run (also when it failed).
+    type: bool
+    default: false
+  timeout:
+    description:
+      - Seconds to wait for a graceful stop before the container is killed (default 10). The halt signal goes to
+        PID 1 (SIGUSR1 for busybox init, SIGPWR for other init systems, SIGTERM for a command); when PID 1 has no
+        handler for it, the kernel ignores it and the container is killed at once.
+      - With O(detach=false), also the longest the command may run before it is killed and the task fails (no limit
+        if not given).
+    type: int
+seealso:
+  - module: dockerlite.core.dockerlite_image
+  - module: dockerlite.core.dockerlite_commit
+author:
+  - dockerlite.core contributors
+'''
+
+EXAMPLES = r'''
+- name: Run a long-lived container from the busybox image
+  dockerlite.core.dockerlite_container:
+    name: web
+    image: busybox
+    command: [/bin/sh, -c, "echo hello > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    env:
+      GREETING: hello
+    memory: 64m
+    pids_limit: 100
+    mounts:
+      - source: /srv/www
+        target: /www
+
+- name: Run a command once and get its output
+  dockerlite.core.dockerlite_container:
+    name: once
+    image: busybox
+    command: [/bin/sh, -c, "uname -a; id"]
+    detach: false
+    cleanup: true
+  register: once
+
+- name: Freeze a container
+  dockerlite.core.dockerlite_container:
+    name: web
+    state: frozen
+
+- name: Remove a container
+  dockerlite.core.dockerlite_container:
+    name: web
+    state: absent
+'''
+
+RETURN = r'''
+container:
+  description: The container after the task; V(null) when absent. In check mode C(id), C(created) and C(pid) of a
+    container that would be created are V(null).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+    id:
+      description: Container id (64 hex digits).
+      type: str
+    image:
+      description: The image (V(name:tag)) the container was created from.
+      type: str
+    image_id:
+      description: Id of that image.
+      type: str
+    state:
+      description: V(running), V(stopped) or V(frozen).
+      type: str
+    pid:
+      description: Host PID of the container's PID 1, or V(null) when stopped.
+      type: int
+    rootfs:
+      description: Path of the container's writable subvolume.
+      type: str
+    created:
+      description: Creation time, ISO 8601, UTC.
+      type: str
+    command:
+      description: The command run as PID 1.
+      type: list
+      elements: str
+    env:
+      description: Environment variables.
+      type: dict
+    mounts:
+      description: Bind mounts.
+      type: list
+      elements: dict
+    hostname:
+      description: Host name, or V(null) for the container name.
+      type: str
+    memory:
+      description: Memory limit in bytes, or V(null).
+      type: int
+    cpus:
+      description: CPU limit, or V(null).
+      type: float
+    pids_limit:
+      description: Process limit, or V(null).
+      type: int
+    capabilities:
+      description: Capabilities kept beyond the defaults.
+      type: list
+      elements: str
+    cap_drop:
+      description: Capabilities dropped beyond the defaults.
+      type: list
+      elements: str
+    autostart:
+      description: Whether C(lxc.start.auto) is set.
+      type: bool
+    stop_signal:
+      description: The signal sent to PID 1 for a graceful stop.
+      type: str
+actions:
+  description: What the task did (or would do in check mode), in order, such as V(create), V(update_config),
+    V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove).
+  returned: always
+  type: list
+  elements: str
+  sample: [create, start]
+rc:
+  description: Exit code of the command.
+  returned: when O(detach=false), not in check mode
+  type: int
+stdout:
+  description: Standard output of the command.
+  returned: when O(detach=false), not in check mode
+  type: str
+stderr:
+  description: Standard error of the command.
+  returned: when O(detach=false), not in check mode
+  type: str
+stdout_lines:
+  description: O(detach=false) standard output, split into lines.
+  returned: when O(detach=false), not in check mode
+  type: list
+  elements: str
+stderr_lines:
+  description: O(detach=false) standard error, split into lines.
+  returned: when O(detach=false), not in check mode
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            name=dict(type='str', required=True),
+            image=dict(type='str'),
+            state=dict(type='str', default='started',
+                       choices=['present', 'started', 'stopped', 'restarted', 'frozen', 'absent']),
+            command=dict(type='raw'),
+            env=dict(type='dict'),
+            mounts=dict(type='list', elements='dict', options=dict(
+                source=dict(type='path', required=True),
+                target=dict(type='str', required=True),
+                read_only=dict(type='bool', default=False),
+            )),
+            hostname=dict(type='str'),
+            memory=dict(type='str'),
+            cpus=dict(type='float'),
+            pids_limit=dict(type='int'),
+            capabilities=dict(type='list', elements='str'),
+            cap_drop=dict(type='list', elements='str'),
+            autostart=dict(type='bool'),
+            recreate=dict(type='bool', default=False),
+            detach=dict(type='bool', default=True),
+            cleanup=dict(type='bool', default=False),
+            timeout=dict(type='int'),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, ContainerManager)
+
+
+if __name__ == '__main__':
+    main()
