@@ -9,9 +9,9 @@ module: dockerlite_commit
 short_description: Freeze a dockerlite container's current state into a new image
 version_added: 0.1.0
 description:
-  - Takes a read-only btrfs snapshot of the container's root filesystem (O(1), whatever its size) and records it as
+  - Takes a read-only btrfs snapshot of the container's root filesystem (in constant time, whatever its size) and records it as
     image O(image). The container keeps running.
-  - Idempotent: committing a container that has not been written to since its last commit to the same O(image)
+  - The module is idempotent. Committing a container that has not been written to since its last commit to the same O(image)
     (with the same O(command), O(env) and O(labels)) changes nothing. This compares btrfs generations, not files.
   - When O(image) already names another image, the tag moves to the new one; the previous image is deleted, or kept
     untagged if a container was created from it.

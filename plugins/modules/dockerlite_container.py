@@ -9,7 +9,7 @@ module: dockerlite_container
 short_description: Manage dockerlite containers (LXC on a writable btrfs snapshot of an image)
 version_added: 0.1.0
 description:
-  - A container is a writable btrfs snapshot of an image (O(1), sharing every extent with the image) run under LXC
+  - A container is a writable btrfs snapshot of an image (made in constant time, sharing every extent with the image) run under LXC
     with its own PID, network, UTS, IPC and mount namespaces.
   - A change of runtime options (O(command), O(env), O(mounts), O(hostname), O(memory), O(cpus), O(pids_limit),
     O(capabilities), O(cap_drop), O(autostart)) converges by rewriting the container's LXC config and, if it is
