@@ -1,0 +1,76 @@
+# Developer and CI entry points for the dockerlite.core collection.
+# `make test` runs everything in the order CI does; see README.md.
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BUILD ?= $(CURDIR)/.build
+
+# ansible-test only works on a tree laid out as ansible_collections/<ns>/<name>.
+COLLECTION_DIR := $(BUILD)/ansible_collections/dockerlite/core
+VENV_STAMP := $(VENV)/.requirements-installed
+
+# Every recipe sees the venv's tools first; ansible-test --python 3.11 also finds
+# the venv's python3.11 this way.
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: all test venv collection sanity lint units integration clean
+
+all: test
+
+# Each step is a separate sub-make so that `make -j test` still runs them in order
+# and the first failure stops the rest.
+test:
+	$(MAKE) venv
+	$(MAKE) collection
+	$(MAKE) sanity
+	$(MAKE) lint
+	$(MAKE) units
+	$(MAKE) integration
+
+venv: $(VENV_STAMP)
+
+# ansible==12.* pins ansible-core to 2.19.x.
+$(VENV_STAMP):
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet 'ansible==12.*' ansible-lint pytest antsibull-changelog
+	touch $@
+
+# ansible-test lists the files to test with git, from the nearest .git upwards;
+# the copy gets a repository of its own, or it would find ours, in which .build
+# is ignored, and test nothing. Untracked files are listed too, so nothing has
+# to be added to it.
+collection:
+	mkdir -p $(COLLECTION_DIR)
+	test -d $(COLLECTION_DIR)/.git || git -C $(COLLECTION_DIR) init --quiet
+	rsync -a --delete \
+		--exclude=/.git --exclude=/.venv --exclude=/.build --exclude=/.ansible \
+		--exclude=/tests/output --exclude=__pycache__ \
+		$(CURDIR)/ $(COLLECTION_DIR)/
+
+# ansible-test makes a virtual environment per sanity test and bootstraps pip in
+# it with a get-pip.py that it downloads from a host outside the package index,
+# which CI cannot reach; it uses a cached copy when there is one, so we put our
+# stand-in there first.
+sanity: venv collection
+	$(VENV)/bin/python tests/utils/get_pip.py --install-in-cache
+	cd $(COLLECTION_DIR) && ansible-test sanity --requirements --python 3.11
+
+# offline: true in .ansible-lint also stops ansible-lint from installing this
+# collection for itself, so it finds our modules (and checks their arguments)
+# in the copy.
+lint: venv collection
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-lint
+
+# Plain pytest in the copy, with $(BUILD) on the path so that
+# ansible_collections.dockerlite.core imports resolve (ansible-test units works
+# too, but takes ten times as long and adds packages to the venv).
+units: venv collection
+	cd $(COLLECTION_DIR) && PYTHONPATH=$(BUILD) $(VENV)/bin/python -m pytest tests/unit
+
+integration: venv collection
+	VENV=$(VENV) BUILD=$(BUILD) tests/integration/run.sh
+
+clean:
+	rm -rf $(BUILD) $(VENV) .ansible tests/output
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
