@@ -1,5 +1,6 @@
 # Copyright (c) 2026 dockerlite.core contributors
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
 """dockerlite_container: create, configure, start, stop, freeze, run once and remove containers."""
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def desired_spec(given, defaults, current_spec=None):
     Options the task leaves out keep the container's current value (or the default
     for a new container); env is the image's env updated with the task's.
     """
-    spec = dict(current_spec) if current_spec else dict(SPEC_DEFAULTS, command=defaults['command'],
-                                                          env=dict(defaults['env']))
+    if current_spec:
+        spec = dict(current_spec)
+    else:
+        spec = dict(SPEC_DEFAULTS, command=defaults['command'], env=dict(defaults['env']))
     for key in SPEC_KEYS:
         if given.get(key) is None:
             continue
@@ -249,10 +252,10 @@ class ContainerManager(Manager):
             elif action == 'run':
                 try:
                     run_result = lxc.execute(name, spec['command'], timeout)
-                except DockerliteError:
-                    if self.params['cleanup']:
-                        self.store.remove_container(name)
-                    raise
+                except DockerliteError as exc:
+                    # The container was already created or reconfigured: report that
+                    # (changed, actions) along with the failure instead of losing it.
+                    run_result = exc
         return run_result
 
     def _report(self, name, meta, run_result):
@@ -263,7 +266,12 @@ class ContainerManager(Manager):
         else:
             state, pid = self.store.lxc.status(name)
             container = self._view(self.store.get_container(name), state, pid)
-        if run_result is not None:
+        if isinstance(run_result, DockerliteError):
+            details = dict(run_result.details)
+            stdout, stderr = details.pop('stdout', ''), details.pop('stderr', '')
+            extra = dict(details, failed=True, msg=run_result.msg, stdout=stdout, stderr=stderr,
+                         stdout_lines=stdout.splitlines(), stderr_lines=stderr.splitlines())
+        elif run_result is not None:
             rc, stdout, stderr, _seconds = run_result
             extra = {'rc': rc, 'stdout': stdout, 'stderr': stderr, 'stdout_lines': stdout.splitlines(),
                      'stderr_lines': stderr.splitlines()}

@@ -1,5 +1,6 @@
 # Copyright (c) 2026 dockerlite.core contributors
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
 """Desired-versus-actual comparison, shared by every manager."""
 
 from __future__ import annotations

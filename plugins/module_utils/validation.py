@@ -1,5 +1,6 @@
 # Copyright (c) 2026 dockerlite.core contributors
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
 """Pure parsing and validation of user input.
 
 Every function either returns a normalised value or raises ValidationError with
@@ -9,20 +10,22 @@ before anything in the store is touched.
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 import shlex
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
 
-IMAGE_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]*$')
-IMAGE_TAG_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
-CONTAINER_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
-ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-HOSTNAME_LABEL_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+IMAGE_NAME_RE = re.compile(r'[a-z0-9][a-z0-9_.-]*')
+IMAGE_TAG_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
+CONTAINER_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
+ENV_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+HOSTNAME_LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
+# Name patterns are applied with fullmatch: "$" would also match before a final newline.
 # C0 controls but tab, and DEL: none of these may reach an LXC config line.
 CONTROL_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
-SIZE_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$', re.IGNORECASE)
+SIZE_RE = re.compile(r' *(\d+(?:\.\d+)?) *([kmgtp]?)(?:i?b)? *', re.IGNORECASE)
 
 IMAGE_NAME_MAX = 128
 IMAGE_TAG_MAX = 128
@@ -63,12 +66,12 @@ def parse_image_ref(value, what='image'):
     name, sep, tag = value.partition(':')
     if not sep:
         tag = DEFAULT_TAG
-    if not IMAGE_NAME_RE.match(name) or '..' in name or len(name) > IMAGE_NAME_MAX:
+    if not IMAGE_NAME_RE.fullmatch(name) or '..' in name or len(name) > IMAGE_NAME_MAX:
         raise ValidationError(
             '%s name %s is invalid: use lower-case letters, digits, "_", "." and "-", '
             'starting with a letter or digit, no "..", at most %d characters, '
             'optionally followed by ":tag"' % (what, _show(value), IMAGE_NAME_MAX))
-    if not IMAGE_TAG_RE.match(tag) or '..' in tag or len(tag) > IMAGE_TAG_MAX:
+    if not IMAGE_TAG_RE.fullmatch(tag) or '..' in tag or len(tag) > IMAGE_TAG_MAX:
         raise ValidationError(
             '%s tag in %s is invalid: use letters, digits, "_", "." and "-", starting with a '
             'letter, digit or "_", no "..", at most %d characters' % (what, _show(value), IMAGE_TAG_MAX))
@@ -81,7 +84,7 @@ def image_ref(value, what='image'):
 
 
 def validate_container_name(value, what='container name'):
-    if (not isinstance(value, str) or not CONTAINER_NAME_RE.match(value) or '..' in value
+    if (not isinstance(value, str) or not CONTAINER_NAME_RE.fullmatch(value) or '..' in value
             or len(value) > CONTAINER_NAME_MAX):
         raise ValidationError(
             '%s %s is invalid: use letters, digits, "_", "." and "-", starting with a letter '
@@ -132,7 +135,7 @@ def normalize_env(value):
         raise ValidationError('env must be a dictionary, got %s' % _show(value))
     env = {}
     for key, raw in value.items():
-        if not isinstance(key, str) or not ENV_NAME_RE.match(key):
+        if not isinstance(key, str) or not ENV_NAME_RE.fullmatch(key):
             raise ValidationError('env name %s is invalid: use letters, digits and "_", '
                                   'not starting with a digit' % _show(key))
         text = _string_value(raw, 'env value of %s' % key)
@@ -202,7 +205,7 @@ def validate_hostname(value):
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > 253 or not all(
-            HOSTNAME_LABEL_RE.match(label) for label in value.split('.')):
+            HOSTNAME_LABEL_RE.fullmatch(label) for label in value.split('.')):
         raise ValidationError('hostname %s is invalid: use dot-separated labels of letters, '
                               'digits and "-", at most 253 characters' % _show(value))
     return value
@@ -217,7 +220,7 @@ def parse_size(value, what):
     if isinstance(value, int):
         number, unit = value, ''
     else:
-        match = SIZE_RE.match(str(value))
+        match = SIZE_RE.fullmatch(str(value))
         if not match:
             raise ValidationError('%s %s is not a size such as 512m or 1g' % (what, _show(value)))
         number, unit = float(match.group(1)), match.group(2).lower()
@@ -234,7 +237,7 @@ def parse_cpus(value):
         cpus = float(value)
     except (TypeError, ValueError):
         raise ValidationError('cpus %s is not a number' % _show(value))
-    if isinstance(value, bool) or not cpus > 0 or cpus > 4096:
+    if isinstance(value, bool) or math.isnan(cpus) or cpus <= 0 or cpus > 4096:
         raise ValidationError('cpus %s must be a number greater than 0' % _show(value))
     return cpus
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright (c) 2026 dockerlite.core contributors
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ seealso:
   - module: dockerlite.core.dockerlite_container
   - module: dockerlite.core.dockerlite_image
 author:
-  - dockerlite.core contributors
+  - dockerlite.core maintainers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
