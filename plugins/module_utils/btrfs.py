@@ -56,7 +56,8 @@ def filesystem_of(path, mounts):
     best_len = -1
     for mount_point, fstype in mounts:
         prefix = mount_point.rstrip('/') + '/'
-        if (path == mount_point or path.startswith(prefix) or mount_point == '/') and len(mount_point) > best_len:
+        # >=: a later mount on the same point hides the earlier one (mountinfo is in mount order).
+        if (path == mount_point or path.startswith(prefix) or mount_point == '/') and len(mount_point) >= best_len:
             best, best_len = (mount_point, fstype), len(mount_point)
     return best
 

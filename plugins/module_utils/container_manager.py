@@ -180,8 +180,6 @@ class ContainerManager(Manager):
             state_from = 'stopped'
         else:
             state_from = actual
-            if changed:
-                self.actions.append('update_config')
         if params['detach']:
             self.actions.extend(plan_state(state_from, params['state'], bool(changed) and current is not None
                                            and not recreate))
@@ -192,6 +190,11 @@ class ContainerManager(Manager):
             self.actions.append('run')
             if params['cleanup']:
                 self.actions.append('remove')
+        if changed and current is not None and not recreate:
+            # After the stop: the running PID 1 is halted with the signal of the config it was
+            # started with, and a run that dies before the rewrite leaves the spec different,
+            # so the next run still restarts the container.
+            self.actions.insert(1 if self.actions[:1] == ['stop'] else 0, 'update_config')
         self.tracker.add('state', actual, final_state(state_from, self.actions))
 
         meta = self._meta(name, image, ref, defaults, spec, current, recreate)

@@ -170,7 +170,9 @@ def _clean_abs_path(value, what):
     check_no_control_chars(value, what)
     if '..' in value.split('/'):
         raise ValidationError('%s %s must not contain ".."' % (what, _show(value)))
-    return posixpath.normpath(value)
+    # normpath keeps a leading "//" (POSIX leaves its meaning open); here it is "/", so that
+    # "//" is the root and "//x" the same target as "/x".
+    return '/' + posixpath.normpath(value).lstrip('/')
 
 
 def normalize_mounts(value):
@@ -237,8 +239,9 @@ def parse_cpus(value):
         cpus = float(value)
     except (TypeError, ValueError):
         raise ValidationError('cpus %s is not a number' % _show(value))
-    if isinstance(value, bool) or math.isnan(cpus) or cpus <= 0 or cpus > 4096:
-        raise ValidationError('cpus %s must be a number greater than 0' % _show(value))
+    # The kernel refuses a CFS quota below 1 ms of its 100 ms period.
+    if isinstance(value, bool) or math.isnan(cpus) or cpus < 0.01 or cpus > 4096:
+        raise ValidationError('cpus %s must be a number from 0.01 to 4096' % _show(value))
     return cpus
 
 

@@ -1,0 +1,308 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""Stand-ins for the btrfs and LXC clients, and helpers to drive the managers.
+
+FakeBtrfs keeps subvolumes as plain directories; FakeLxc keeps container states in a
+dict. Both record their mutating calls, so a test can assert that check mode made
+none. The flags and counters FakeBtrfs keeps are keyed by inode, because the store
+moves subvolumes into place with rename(2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import os
+import shutil
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
+
+MODULES = 'ansible_collections.dockerlite.core.plugins.modules.'
+MANAGER_MODULES = (
+    'ansible_collections.dockerlite.core.plugins.module_utils.image_manager',
+    'ansible_collections.dockerlite.core.plugins.module_utils.container_manager',
+    'ansible_collections.dockerlite.core.plugins.module_utils.commit_manager',
+)
+
+
+def _inode(path):
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def tree_signature(path):
+    """What changes when anything in the tree is written: names, types, sizes, times, links."""
+    entries = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            entries.append((os.path.relpath(full, path), st.st_mode, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+class FakeBtrfs:
+    """The BtrfsClient interface the store uses, over plain directories."""
+
+    MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree')
+
+    def __init__(self, fstype='btrfs', calls=None):
+        self.fstype = fstype
+        self.calls = [] if calls is None else calls
+        self.transaction = 100
+        self._read_only = {}
+        self._created = {}
+        self._generation = {}
+
+    def mutating_calls(self):
+        return [call for call in self.calls if call[0] in self.MUTATING]
+
+    def _new_transaction(self):
+        self.transaction += 1
+        return self.transaction
+
+    def filesystem(self, path):
+        self.calls.append(('filesystem', path))
+        return '/', self.fstype
+
+    def check_unmounted(self, path):
+        self.calls.append(('check_unmounted', path))
+
+    def is_subvolume(self, path):
+        return os.path.isdir(path) and _inode(path) in self._created
+
+    def create_subvolume(self, path):
+        self.calls.append(('create_subvolume', path))
+        os.mkdir(path)
+        key = _inode(path)
+        self._read_only[key] = False
+        self._created[key] = self._new_transaction()
+        self._generation[key] = (self.transaction, tree_signature(path))
+
+    def snapshot(self, source, path, read_only=False):
+        """Like btrfs: the snapshot is created in a new transaction, which the source's generation moves to."""
+        self.calls.append(('snapshot', source, path, read_only))
+        shutil.copytree(source, path, symlinks=True)
+        key = _inode(path)
+        transaction = self._new_transaction()
+        self._read_only[key] = read_only
+        self._created[key] = transaction
+        self._generation[key] = (transaction, tree_signature(path))
+        self._generation[_inode(source)] = (transaction, tree_signature(source))
+
+    def set_read_only(self, path, read_only=True):
+        self.calls.append(('set_read_only', path, read_only))
+        self._read_only[_inode(path)] = read_only
+
+    def is_read_only(self, path):
+        return self._read_only.get(_inode(path), False)
+
+    def generation(self, path):
+        """A new transaction number once anything below ``path`` was written since the last look."""
+        self.calls.append(('generation', path))
+        key = _inode(path)
+        signature = tree_signature(path)
+        known = self._generation.get(key)
+        if known is None or known[1] != signature:
+            self._generation[key] = (self._new_transaction(), signature)
+        return self._generation[key][0]
+
+    def created_transaction(self, path):
+        return self._created[_inode(path)]
+
+    def remove_tree(self, path):
+        self.calls.append(('remove_tree', path))
+        if not os.path.lexists(path):
+            return
+        if os.path.isdir(path) and not os.path.islink(path):
+            for dirpath, _dirnames, _filenames in os.walk(path):
+                key = _inode(dirpath)
+                for table in (self._read_only, self._created, self._generation):
+                    table.pop(key, None)
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
+class FakeLxc:
+    """The LxcClient interface the managers use; states live in a dict."""
+
+    MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'execute')
+    PID = 4242
+
+    def __init__(self, lxcpath, calls=None):
+        self.lxcpath = lxcpath
+        self.states = {}
+        self.argv = {}
+        self.calls = [] if calls is None else calls
+        self.execute_result = (0, 'hello\n', '', 0.01)
+
+    def mutating_calls(self):
+        return [call for call in self.calls if call[0] in self.MUTATING]
+
+    def _config(self, name):
+        """LXC needs the container's config; fail as it would when it is missing."""
+        path = os.path.join(self.lxcpath, name, 'config')
+        if not os.path.exists(path):
+            raise AssertionError('LXC called for container %s, which has no config at %s' % (name, path))
+        with open(path) as handle:
+            return handle.read()
+
+    def halt_signal_in_config(self, name):
+        for line in self._config(name).split('\n'):
+            if line.startswith('lxc.signal.halt = '):
+                return line.split(' = ', 1)[1]
+        return None
+
+    def status(self, name):
+        self.calls.append(('status', name))
+        if not os.path.exists(os.path.join(self.lxcpath, name, 'config')):
+            self.states.pop(name, None)
+        state = self.states.get(name, 'stopped')
+        return state, (self.PID if state != 'stopped' else None)
+
+    def _expect(self, name, action, allowed):
+        state = self.states.get(name, 'stopped')
+        if state not in allowed:
+            raise AssertionError('%s of container %s in state %s' % (action, name, state))
+
+    def start(self, name, argv, timeout=10):
+        self._config(name)
+        self._expect(name, 'start', ('stopped',))
+        self.calls.append(('start', name, tuple(argv)))
+        self.states[name] = 'running'
+        self.argv[name] = tuple(argv)
+
+    def stop(self, name, timeout, halt_signal):
+        self._expect(name, 'stop', ('running', 'frozen'))
+        self.calls.append(('stop', name, timeout, halt_signal, self.halt_signal_in_config(name)))
+        self.states[name] = 'stopped'
+
+    def freeze(self, name):
+        self._config(name)
+        self._expect(name, 'freeze', ('running',))
+        self.calls.append(('freeze', name))
+        self.states[name] = 'frozen'
+
+    def unfreeze(self, name):
+        self._config(name)
+        self._expect(name, 'unfreeze', ('frozen',))
+        self.calls.append(('unfreeze', name))
+        self.states[name] = 'running'
+
+    def kill(self, name):
+        self.calls.append(('kill', name))
+        self.states[name] = 'stopped'
+
+    def execute(self, name, argv, timeout=None):
+        self._config(name)
+        self._expect(name, 'execute', ('stopped',))
+        self.calls.append(('execute', name, tuple(argv), timeout))
+        return self.execute_result
+
+
+class FakeHost:
+    """One host: a store root with its btrfs and LXC stand-ins, shared by successive module runs.
+
+    Both stand-ins append to one ``calls`` journal, so tests can check the order across them.
+    """
+
+    def __init__(self, root, fstype='btrfs'):
+        self.root = str(root)
+        self.calls = []
+        self.btrfs = FakeBtrfs(fstype, self.calls)
+        self.lxc = FakeLxc(os.path.join(os.path.abspath(self.root), 'containers'), self.calls)
+
+    def _lxc_factory(self, lxcpath):
+        assert lxcpath == self.lxc.lxcpath
+        return self.lxc
+
+    def store(self):
+        """A fresh Store object, as each module run makes one."""
+        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory)
+
+    def forget_calls(self):
+        del self.calls[:]
+
+
+def argument_spec(module):
+    """The argument spec that ``plugins/modules/<module>.py`` gives AnsibleModule."""
+    mod = importlib.import_module(MODULES + module)
+    captured = {}
+
+    class Captured(Exception):
+        pass
+
+    def capture(**kwargs):
+        captured.update(kwargs)
+        raise Captured()
+
+    original = mod.AnsibleModule
+    mod.AnsibleModule = capture
+    try:
+        mod.main()
+    except Captured:
+        pass
+    finally:
+        mod.AnsibleModule = original
+    return captured['argument_spec']
+
+
+def module_params(module, **given):
+    """Task parameters as AnsibleModule would hand them to the manager (defaults, types, suboptions)."""
+    result = ArgumentSpecValidator(argument_spec(module)).validate(given)
+    if result.error_messages:
+        raise AssertionError('bad test parameters for %s: %s' % (module, result.error_messages))
+    return result.validated_parameters
+
+
+def run_manager(host, manager_class, module, check_mode=False, **given):
+    params = module_params(module, root=host.root, **given)
+    return manager_class(params, host.store(), check_mode=check_mode).run()
+
+
+class DeterministicIds:
+    """Replaces new_id in the managers so that two stores set up alike get the same ids."""
+
+    def __init__(self, monkeypatch):
+        self._counter = itertools.count(1)
+        for name in MANAGER_MODULES:
+            monkeypatch.setattr(importlib.import_module(name), 'new_id', self)
+
+    def __call__(self):
+        return '%064x' % next(self._counter)
+
+    def reset(self):
+        self._counter = itertools.count(1)
+
+
+def store_state(root):
+    """Everything on disk under ``root`` (None when absent); the lock file only by name,
+    since taking the lock records the holder's pid in it."""
+    if not os.path.lexists(root):
+        return None
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            if rel == '.lock':
+                state[rel] = 'lock'
+            elif os.path.islink(path):
+                state[rel] = ('link', os.readlink(path))
+            elif os.path.isdir(path):
+                state[rel] = ('dir', st.st_mode, st.st_mtime_ns)
+            else:
+                with open(path, 'rb') as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+                state[rel] = ('file', st.st_mode, st.st_mtime_ns, digest)
+    return state
+
+
+def listing(path):
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []

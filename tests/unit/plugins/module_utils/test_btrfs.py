@@ -1,0 +1,119 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""btrfs.py pure helpers: mountinfo parsing and the mount a path lives on."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.dockerlite.core.plugins.module_utils import btrfs
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import MissingLibraryError
+
+MOUNTINFO = '\n'.join([
+    '22 27 0:21 / /proc rw,relatime - proc proc rw',
+    '27 1 259:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw',
+    '30 27 0:40 / /var/lib/dockerlite rw,relatime shared:20 master:3 - btrfs /dev/loop0 rw,space_cache=v2',
+    '31 27 0:41 /sub /srv/my\\040store rw - btrfs /dev/loop1 rw',
+    '32 27 0:42 / /mnt/back\\134slash\\011tab rw - tmpfs tmpfs rw',
+    '33 30 0:40 /images /var/lib/dockerlite/containers/web/rootfs/mnt rw - btrfs /dev/loop0 rw',
+    'garbage line without separator',
+    '',
+])
+
+
+def test_read_mounts():
+    assert btrfs.read_mounts(MOUNTINFO) == [
+        ('/proc', 'proc'),
+        ('/', 'ext4'),
+        ('/var/lib/dockerlite', 'btrfs'),
+        ('/srv/my store', 'btrfs'),
+        ('/mnt/back\\slash\ttab', 'tmpfs'),
+        ('/var/lib/dockerlite/containers/web/rootfs/mnt', 'btrfs'),
+    ]
+
+
+@pytest.mark.parametrize('field, expected', [
+    ('/plain', '/plain'),
+    ('/a\\040b', '/a b'),
+    ('/a\\134040b', '/a\\040b'),
+    ('/nl\\012x', '/nl\nx'),
+    ('/trailing\\', '/trailing\\'),
+    ('/short\\04', '/short\\04'),
+    ('/not\\x20octal', '/not\\x20octal'),
+])
+def test_unescape_mountinfo(field, expected):
+    assert btrfs._unescape_mountinfo(field) == expected
+
+
+def test_read_mounts_of_this_host():
+    with open('/proc/self/mountinfo') as handle:
+        mounts = btrfs.read_mounts(handle.read())
+    assert '/' in [mount for mount, _fstype in mounts]
+    assert all(mount.startswith('/') and fstype for mount, fstype in mounts)
+
+
+MOUNTS = btrfs.read_mounts(MOUNTINFO)
+
+
+@pytest.mark.parametrize('path, expected', [
+    ('/', ('/', 'ext4')),
+    ('/etc/passwd', ('/', 'ext4')),
+    ('/var/lib/dockerlite', ('/var/lib/dockerlite', 'btrfs')),
+    ('/var/lib/dockerlite/images/x', ('/var/lib/dockerlite', 'btrfs')),
+    ('/var/lib/dockerlite2', ('/', 'ext4')),
+    ('/var/lib/dockerlite/containers/web/rootfs/mnt/x', ('/var/lib/dockerlite/containers/web/rootfs/mnt', 'btrfs')),
+    ('/srv/my store/a', ('/srv/my store', 'btrfs')),
+    ('/srv/my', ('/', 'ext4')),
+    ('/proc/self', ('/proc', 'proc')),
+])
+def test_filesystem_of(path, expected):
+    assert btrfs.filesystem_of(path, MOUNTS) == expected
+
+
+def test_filesystem_of_without_a_root_mount():
+    assert btrfs.filesystem_of('/x', [('/proc', 'proc')]) == ('/', 'unknown')
+
+
+def test_filesystem_of_an_over_mounted_path():
+    """Mounting on the same point again hides the earlier mount; mountinfo lists the later one last."""
+    mounts = [('/', 'ext4'), ('/store', 'ext4'), ('/store', 'btrfs')]
+    assert btrfs.filesystem_of('/store/images', mounts) == ('/store', 'btrfs')
+
+
+@pytest.mark.parametrize('path, expected', [
+    ('/var/lib/dockerlite', ['/var/lib/dockerlite/containers/web/rootfs/mnt']),
+    ('/var/lib/dockerlite/', ['/var/lib/dockerlite/containers/web/rootfs/mnt']),
+    ('/var/lib/dockerlite/containers/web/rootfs/mnt', []),
+    ('/var/lib', ['/var/lib/dockerlite', '/var/lib/dockerlite/containers/web/rootfs/mnt']),
+    ('/srv/my', []),
+    ('/mnt', ['/mnt/back\\slash\ttab']),
+])
+def test_mounts_under(path, expected):
+    assert btrfs.mounts_under(path, MOUNTS) == expected
+
+
+def test_nearest_existing(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir()
+    link = tmp_path / 'link'
+    link.symlink_to(real)
+    assert btrfs.nearest_existing(str(real)) == str(real)
+    assert btrfs.nearest_existing(str(real / 'a' / 'b' / 'c')) == str(real)
+    assert btrfs.nearest_existing(str(link / 'missing')) == str(real)
+    assert btrfs.nearest_existing(str(tmp_path / 'x' / '..' / 'real' / 'y')) == str(real)
+    assert btrfs.nearest_existing('/nonexistent-dockerlite-test/a') == '/'
+
+
+def test_nearest_existing_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert btrfs.nearest_existing('missing/child') == os.path.realpath(str(tmp_path))
+
+
+def test_client_needs_the_library(monkeypatch):
+    monkeypatch.setattr(btrfs, 'btrfsutil', None)
+    with pytest.raises(MissingLibraryError) as info:
+        btrfs.BtrfsClient()
+    assert info.value.library == 'python3-btrfsutil'
