@@ -115,7 +115,7 @@ class Store:
         os.makedirs(self.root, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            self._acquire(fd, lock_path)
+            self._acquire(fd, lock_path, record_pid=not check_mode)
             self._locked = True
             if not check_mode:
                 self._prepare()
@@ -125,7 +125,8 @@ class Store:
             os.close(fd)
 
     @staticmethod
-    def _acquire(fd, lock_path):
+    def _acquire(fd, lock_path, record_pid=True):
+        """flock the store, polling so that a stuck holder gives a clear error, not a hang."""
         deadline = time.monotonic() + LOCK_TIMEOUT
         while True:
             try:
@@ -137,8 +138,9 @@ class Store:
                     raise DockerliteError('cannot lock the store at %s within %d seconds (held by pid %s)'
                                           % (lock_path, LOCK_TIMEOUT, holder))
                 time.sleep(LOCK_POLL)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
+        if record_pid:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
 
     def _prepare(self):
         """Create the layout and delete what interrupted runs left in the staging area."""
