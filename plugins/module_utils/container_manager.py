@@ -9,7 +9,8 @@ import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc import cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import init_cmd_line, render_config
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import (
+    effective_capabilities, init_cmd_line, render_config)
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
@@ -50,6 +51,20 @@ def desired_spec(given, defaults, current_spec=None):
         spec[key] = dict(defaults['env'], **given['env']) if key == 'env' else given[key]
     spec['stop_signal'] = defaults['stop_signal'] if spec['command'] == DEFAULT_COMMAND else COMMAND_STOP_SIGNAL
     return spec
+
+
+def execute_overrides(spec):
+    """Config overrides for a ``detach: false`` run.
+
+    lxc-execute stays PID 1 with the host's full permitted and effective capabilities
+    (LXC narrows only its bounding set). Without CAP_SYS_PTRACE the command cannot
+    ptrace PID 1 or write its memory to borrow them, so one-off runs drop it unless the
+    task keeps it explicitly. (Keep mode, cap_drop: [all], already lacks it unless kept.)
+    """
+    mode, _caps = effective_capabilities(spec.get('capabilities'), spec.get('cap_drop'))
+    if mode == 'drop' and not {'all', 'sys_ptrace'} & set(spec.get('capabilities') or ()):
+        return ['lxc.cap.drop=sys_ptrace']
+    return []
 
 
 def plan_state(actual, wanted, reconfigure):
@@ -254,7 +269,7 @@ class ContainerManager(Manager):
                 lxc.unfreeze(name)
             elif action == 'run':
                 try:
-                    run_result = lxc.execute(name, spec['command'], timeout)
+                    run_result = lxc.execute(name, spec['command'], timeout, execute_overrides(spec))
                 except DockerliteError as exc:
                     # The container was already created or reconfigured: report that
                     # (changed, actions) along with the failure instead of losing it.

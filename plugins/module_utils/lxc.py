@@ -123,14 +123,18 @@ class LxcClient:
     def kill(self, name):
         self._container(name).stop()
 
-    def execute(self, name, argv, timeout=None):
+    def execute(self, name, argv, timeout=None, config_overrides=()):
         """Run ``argv`` in a stopped container to completion; return (rc, stdout, stderr, seconds).
 
         lxc-execute returns the command's exit code (255 when LXC itself failed) and keeps
         stdout and stderr apart, which python3-lxc cannot do.
         """
-        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath, '--'] + list(argv)
-        env = {'PATH': os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin'), 'LC_ALL': 'C'}
+        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath]
+        for item in config_overrides:
+            cmd += ['-s', item]
+        cmd += ['--'] + list(argv)
+        # lxc-execute stays PID 1 in the container, where its environment is visible: keep it minimal.
+        env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
         started = time.time()
         try:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

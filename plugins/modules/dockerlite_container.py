@@ -116,6 +116,9 @@ options:
       - With V(false), run the command once in the (stopped) container to completion and return C(rc), C(stdout)
         and C(stderr); a non-zero C(rc) fails the task, still returning all three. The container is left stopped,
         or removed with O(cleanup=true). Reports changed every time.
+      - The run uses C(lxc-execute), whose helper stays PID 1 in the container with the host's capabilities, so
+        the command runs without C(sys_ptrace) (it could otherwise borrow them through PID 1) unless
+        O(capabilities) keeps it.
     type: bool
     default: true
   cleanup:

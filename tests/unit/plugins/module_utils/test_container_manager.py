@@ -17,7 +17,7 @@ import copy
 import pytest
 
 from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
-    DEFAULT_COMMAND, SPEC_DEFAULTS, desired_spec, final_state, image_defaults, plan_state)
+    DEFAULT_COMMAND, SPEC_DEFAULTS, desired_spec, execute_overrides, final_state, image_defaults, plan_state)
 
 RESTART = ['stop', 'start']
 
@@ -200,3 +200,16 @@ def test_inputs_are_not_mutated():
     spec['env']['B'] = '2'
     assert defaults == saved_defaults
     assert options == saved_options
+
+
+@pytest.mark.parametrize('capabilities, cap_drop, expected', [
+    ([], [], ['lxc.cap.drop=sys_ptrace']),
+    (['sys_time'], ['net_raw'], ['lxc.cap.drop=sys_ptrace']),
+    (['sys_ptrace'], [], []),
+    (['all'], [], []),
+    ([], ['all'], []),
+    (['sys_ptrace'], ['all'], []),
+])
+def test_execute_overrides_drop_sys_ptrace_unless_kept(capabilities, cap_drop, expected):
+    """A one-off run must not be able to ptrace lxc-execute's fully capable PID 1."""
+    assert execute_overrides({'capabilities': capabilities, 'cap_drop': cap_drop}) == expected
