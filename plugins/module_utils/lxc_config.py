@@ -70,6 +70,8 @@ def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mo
         HEADER,
         'lxc.uts.name = %s' % (spec.get('hostname') or name),
         'lxc.rootfs.path = dir:%s' % rootfs,
+        # Commit idempotence compares btrfs generations, and an atime update is a write.
+        'lxc.rootfs.options = noatime',
         'lxc.log.file = %s' % log_file,
         'lxc.log.level = WARN',
         'lxc.net.0.type = empty',

@@ -163,6 +163,19 @@ class Store:
         os.mkdir(path)
         return path
 
+    @contextlib.contextmanager
+    def _staging(self):
+        """A staging directory that is deleted again if building in it fails."""
+        staged = self._stage()
+        try:
+            yield staged
+        except BaseException:
+            try:
+                self.btrfs.remove_tree(staged)
+            except (DockerliteError, OSError):
+                pass  # the next session's clean-up of tmp/ gets it
+            raise
+
     def _discard(self, path):
         """Make ``path`` disappear atomically (rename into tmp/), then delete it."""
         self._require_lock()
@@ -208,11 +221,12 @@ class Store:
 
     def build_image(self, meta, populate):
         """Create a new read-only image: ``populate(rootfs)`` fills a fresh subvolume."""
-        staged = self._stage()
-        rootfs = os.path.join(staged, 'rootfs')
-        self.btrfs.create_subvolume(rootfs)
-        populate(rootfs)
-        self.btrfs.set_read_only(rootfs, True)
+        with self._staging() as staged:
+            rootfs = os.path.join(staged, 'rootfs')
+            self.btrfs.create_subvolume(rootfs)
+            populate(rootfs)
+            self.btrfs.set_read_only(rootfs, True)
+            write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
 
     def commit_image(self, meta, source_rootfs):
@@ -221,14 +235,15 @@ class Store:
         ``container_generation`` records the transaction the snapshot was taken in: the
         source's generation stays at that value until something writes to it.
         """
-        staged = self._stage()
-        rootfs = os.path.join(staged, 'rootfs')
-        self.btrfs.snapshot(source_rootfs, rootfs, read_only=True)
-        meta = dict(meta, container_generation=self.btrfs.created_transaction(rootfs))
+        with self._staging() as staged:
+            rootfs = os.path.join(staged, 'rootfs')
+            self.btrfs.snapshot(source_rootfs, rootfs, read_only=True)
+            meta = dict(meta, container_generation=self.btrfs.created_transaction(rootfs))
+            write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
 
     def _install_image(self, staged, meta):
-        write_json(os.path.join(staged, IMAGE_META), meta)
+        """Move a complete staged image into place; the rename is the commit point."""
         os.rename(staged, self.image_dir(meta['id']))
         if meta.get('name'):
             self.retire_tag(meta['name'], keep=meta['id'])
@@ -287,11 +302,11 @@ class Store:
         paths = self.container_paths(meta['name'])
         if os.path.lexists(paths['dir']):
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
-        staged = self._stage()
-        self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
-        write_atomic(os.path.join(staged, 'config'), config_text)
-        write_json(os.path.join(staged, CONTAINER_META), meta)
-        os.rename(staged, paths['dir'])
+        with self._staging() as staged:
+            self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
+            write_atomic(os.path.join(staged, 'config'), config_text)
+            write_json(os.path.join(staged, CONTAINER_META), meta)
+            os.rename(staged, paths['dir'])
         return self.get_container(meta['name'])
 
     def update_container(self, meta, config_text):

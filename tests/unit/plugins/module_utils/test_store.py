@@ -183,7 +183,7 @@ def test_build_image_stages_then_renames(host):
     assert {k: v for k, v in image.items() if k != 'rootfs'} == meta
 
 
-def test_failed_build_leaves_no_image_and_is_cleaned_next_time(host):
+def test_failed_build_leaves_nothing(host):
     store = host.store()
 
     def populate(rootfs):
@@ -193,11 +193,21 @@ def test_failed_build_leaves_no_image_and_is_cleaned_next_time(host):
     with store.session():
         with pytest.raises(RuntimeError):
             store.build_image(image_meta(), populate)
-    assert listing(store.images_dir) == []
-    assert len(listing(store.tmp_dir)) == 1
+        assert listing(store.images_dir) == []
+        assert listing(store.tmp_dir) == []
     with host.store().session() as again:
         assert again.find_image('base:latest') is None
-    assert listing(store.tmp_dir) == []
+
+
+def test_failed_container_creation_leaves_nothing(host):
+    store = host.store()
+    with store.session():
+        image = build(store)
+        create_web(store, image)
+        with pytest.raises(DockerliteError):
+            create_web(store, image)
+        assert listing(store.containers_dir) == ['web']
+        assert listing(store.tmp_dir) == []
 
 
 def test_retire_tag_removes_an_unused_image(host):
