@@ -74,3 +74,13 @@ integration: venv collection
 clean:
 	rm -rf $(BUILD) $(VENV) .ansible tests/output
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The main job, on this host (as root): prerequisites, a btrfs store (a sparse
+# /var/lib/dockerlite.img mounted at /var/lib/dockerlite, with an fstab entry),
+# a busybox image, containers, a commit, and a summary; see playbooks/demo.yml.
+.PHONY: demo
+demo:
+	$(MAKE) venv
+	$(MAKE) collection
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-playbook -i 'localhost,' -c local \
+		-e ansible_python_interpreter=/usr/bin/python3 playbooks/demo.yml
