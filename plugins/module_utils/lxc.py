@@ -32,6 +32,8 @@ STATE_NAMES = {
     'STOPPED': 'stopped', 'STOPPING': 'stopped', 'ABORTING': 'stopped',
 }
 LOG_TAIL_LINES = 20
+# Seconds lxc-execute gets to exit after its container was stopped.
+EXECUTE_EXIT_TIMEOUT = 10
 
 
 def signal_number(name):
@@ -137,15 +139,24 @@ class LxcClient:
         env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
         started = time.time()
         try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            self.kill(name)
-            raise CommandError('command in container %s did not finish within %s seconds and was killed'
-                               % (name, timeout), cmd, None, _text(exc.stdout), _text(exc.stderr))
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env)
         except OSError as exc:
             raise CommandError('cannot run lxc-execute: %s' % exc, cmd, None, '', '')
-        return proc.returncode, _text(proc.stdout), _text(proc.stderr), time.time() - started
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Stop the container through LXC and let lxc-execute (its monitor) exit by
+            # itself: killing lxc-execute instead would leave its cgroups behind.
+            self.kill(name)
+            try:
+                stdout, stderr = proc.communicate(timeout=EXECUTE_EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, stderr = proc.communicate()
+            raise CommandError('command in container %s did not finish within %s seconds and was killed'
+                               % (name, timeout), cmd, None, _text(stdout), _text(stderr))
+        return proc.returncode, _text(stdout), _text(stderr), time.time() - started
 
 
 def _text(data):
