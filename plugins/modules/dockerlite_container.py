@@ -109,7 +109,7 @@ options:
         the one it was created from; its root filesystem and the data in it are replaced.
       - Unlike community.docker's docker_container, this does not force recreation of a container that is up to
         date, so tasks stay idempotent.
-      - A recreated container is configured from the task and the new image alone, like a new container: options
+      - A recreated container is configured from the task and the new image alone, like a new container; options
         the task leaves out take their defaults, not the old container's values.
     type: bool
     default: false
