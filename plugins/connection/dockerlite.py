@@ -1,0 +1,344 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: dockerlite
+short_description: Run tasks inside a running dockerlite container
+version_added: 0.1.0
+description:
+  - Runs commands in, and copies files to and from, a running container of a dockerlite store on the controller,
+    through C(lxc-attach) with a clean environment. Nothing needs to be installed in the container for
+    M(ansible.builtin.raw) and M(ansible.builtin.script); other modules need Python in the container, as usual.
+  - Files travel as a byte stream through C(lxc-attach) (C(cat) inside the container), never through the container's
+    root filesystem on the host, so a symbolic link inside the container resolves inside the container and cannot
+    redirect a write onto the host.
+  - The container must run on the controller itself (the host that runs C(ansible-playbook)), and the controller
+    must run as root. Containers on another host are out of reach; run the play on that host (for example with
+    C(ansible-pull)).
+  - The P(dockerlite.core.dockerlite#inventory) inventory plugin sets the variables this plugin reads for every container of a store.
+options:
+  remote_addr:
+    description:
+      - Name of the container.
+    type: str
+    default: inventory_hostname
+    vars:
+      - name: inventory_hostname
+      - name: ansible_host
+      - name: ansible_dockerlite_host
+  dockerlite_root:
+    description:
+      - Path of the dockerlite store that holds the container, as given to the modules' O(dockerlite.core.dockerlite_container#module:root)
+        option. Its C(containers) directory is the LXC path.
+    type: path
+    default: /var/lib/dockerlite
+    vars:
+      - name: dockerlite_root
+    env:
+      - name: DOCKERLITE_ROOT
+    ini:
+      - section: dockerlite_connection
+        key: root
+notes:
+  - Tasks run as root in the container (C(lxc-attach) enters it as root); O(remote_addr) names the container, and
+    C(ansible_user) is ignored.
+  - The environment is cleared. The command sees the container's own environment (its C(env), as the container's
+    process does), plus C(PATH) and C(HOME=/root) unless the container sets them.
+  - C(become) with the default C(become_user=root) changes nothing, since tasks already run as root, so it works in
+    any container. Becoming another user needs a become method that exists in the container and asks root for no
+    password, such as C(become_method=ansible.builtin.su) with C(become_flags=-s /bin/sh) (busybox and Debian have
+    C(su); the C(-s) flag matters when the user's login shell is C(/bin/false) or C(nologin)). C(sudo) is in neither
+    the busybox nor the Debian minbase image. A become password cannot be answered (no terminal is allocated) and
+    fails the task with an error saying so.
+  - A stopped, frozen or missing container fails the task as unreachable, with a message that says which.
+  - Pipelining is supported.
+seealso:
+  - plugin: dockerlite.core.dockerlite
+    plugin_type: inventory
+  - module: dockerlite.core.dockerlite_container
+author:
+  - dockerlite.core maintainers (!UNKNOWN)
+'''
+
+EXAMPLES = r'''
+# In an inventory file (the dockerlite.core.dockerlite inventory plugin sets the same variables):
+#   [containers]
+#   web ansible_connection=dockerlite.core.dockerlite dockerlite_root=/var/lib/dockerlite
+#   db  ansible_connection=dockerlite.core.dockerlite ansible_host=db-1 ansible_python_interpreter=/usr/bin/python3
+
+- name: Provision the inside of containers
+  hosts: containers
+  gather_facts: false
+  tasks:
+    - name: Raw works in any container, even one without Python (busybox)
+      ansible.builtin.raw: cat /etc/hostname
+      changed_when: false
+
+    - name: Other modules need Python in the container, as on any host
+      ansible.builtin.copy:
+        content: "hello from {{ inventory_hostname }}\n"
+        dest: /etc/motd
+        mode: "0644"
+      when: inventory_hostname == 'db'
+
+    - name: Become another user through su (root needs no password; sudo is rarely there)
+      ansible.builtin.raw: id -un
+      become: true
+      become_method: ansible.builtin.su
+      become_user: nobody
+      become_flags: -s /bin/sh
+      changed_when: false
+'''
+
+import io
+import os
+import selectors
+import subprocess
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
+
+from ansible_collections.dockerlite.core.plugins.module_utils.command import run
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc import STATE_NAMES
+from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
+
+display = Display()
+
+LXC_ATTACH = 'lxc-attach'
+LXC_INFO = 'lxc-info'
+SHELL = '/bin/sh'
+# Set in the container unless its own environment (lxc.environment) sets them.
+DEFAULT_ENV = (
+    ('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
+    ('HOME', '/root'),
+)
+CHUNK = 65536
+# The shell scripts that move a file; the path is an argument, never spliced into the script.
+PUT_SCRIPT = 'cat > "$1"'
+FETCH_SCRIPT = 'cat < "$1"'
+
+
+def attach_env(container_env):
+    """``--set-var`` assignments: our defaults for what the container's own env leaves unset."""
+    container_env = container_env or {}
+    return ['%s=%s' % (key, value) for key, value in DEFAULT_ENV if key not in container_env]
+
+
+def attach_argv(lxcpath, name, argv, env_assignments=()):
+    """The lxc-attach command that runs ``argv`` in container ``name`` with a clean environment.
+
+    stdin, stdout and stderr are never terminals here, so lxc-attach passes them through
+    without a pseudo-terminal and stdout and stderr stay apart.
+    """
+    cmd = [LXC_ATTACH, '--lxcpath', lxcpath, '--name', name, '--clear-env']
+    for assignment in env_assignments:
+        cmd += ['--set-var', assignment]
+    return cmd + ['--'] + list(argv)
+
+
+def shell_argv(script, *args):
+    """``/bin/sh -c script sh args...``: the arguments arrive as $1..., unquoted and whole."""
+    return [SHELL, '-c', script, 'sh'] + list(args)
+
+
+def parse_state(text):
+    """The state that ``lxc-info -s -H`` printed, named as the modules name it (running, frozen, stopped)."""
+    state = text.strip()
+    return STATE_NAMES.get(state, state.lower() or 'unknown')
+
+
+def run_streamed(argv, stdin=None, stdout=None):
+    """Run ``argv``; return (rc, stdout bytes, stderr bytes).
+
+    ``stdin`` is bytes or a binary file to feed the process (None: /dev/null); when
+    ``stdout`` is a binary file, the process's output is written there instead of being
+    returned. Files are streamed in chunks, and only through pipes: the container's
+    processes never hold a descriptor of a controller file.
+    """
+    source = io.BytesIO(stdin) if isinstance(stdin, (bytes, bytearray)) else stdin
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = _pump(proc, source, stdout)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc.wait(), out, err
+
+
+def _pump(proc, source, sink):
+    """Feed ``source`` to the process and drain its stdout and stderr, all at once, until EOF."""
+    out_chunks = []
+    err_chunks = []
+    pending = b''
+    with selectors.DefaultSelector() as selector:
+        if proc.stdin is not None:
+            os.set_blocking(proc.stdin.fileno(), False)
+            selector.register(proc.stdin, selectors.EVENT_WRITE)
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        selector.register(proc.stderr, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, dummy in selector.select():
+                stream = key.fileobj
+                if stream is proc.stdin:
+                    pending = pending or source.read(CHUNK)
+                    if pending:
+                        try:
+                            pending = pending[os.write(stream.fileno(), pending):]
+                            continue
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            pass  # the process stopped reading; its exit code tells why
+                    selector.unregister(stream)
+                    stream.close()
+                    continue
+                data = os.read(stream.fileno(), CHUNK)
+                if not data:
+                    selector.unregister(stream)
+                    stream.close()
+                elif stream is proc.stderr:
+                    err_chunks.append(data)
+                elif sink is not None:
+                    sink.write(data)
+                else:
+                    out_chunks.append(data)
+    return b''.join(out_chunks), b''.join(err_chunks)
+
+
+class Connection(ConnectionBase):
+    """Tasks inside a dockerlite container, through lxc-attach on the controller."""
+
+    transport = 'dockerlite.core.dockerlite'
+    has_pipelining = True
+    # lxc-attach enters as root; Ansible then skips become to root as a no-op.
+    default_user = 'root'
+    # No pseudo-terminal: become prompts cannot be answered.
+    has_tty = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._container = None
+        self._lxcpath = None
+        self._env = []
+
+    # -- connection -------------------------------------------------------
+
+    def _connect(self):
+        if self._connected:
+            return self
+        super()._connect()
+        name = self.get_option('remote_addr')
+        root = self.get_option('dockerlite_root')
+        try:
+            validate_container_name(name)
+        except ValidationError as exc:
+            raise AnsibleConnectionFailure('dockerlite connection: %s' % exc.msg)
+        # LXC names a container's command socket after the LXC path string it was started
+        # with; Store spells it as the modules do.
+        store = Store(root, btrfs=None)
+        paths = store.container_paths(name)
+        self._container = name
+        self._lxcpath = store.containers_dir
+        if not os.path.isfile(paths['config']):
+            raise AnsibleConnectionFailure(
+                'dockerlite connection: container %s does not exist in the store at %s (no %s); '
+                'check ansible_host and dockerlite_root' % (name, root, paths['config']))
+        self._env = attach_env(self._container_env(store, name))
+        state = self._state()
+        if state != 'running':
+            hint = {'frozen': '; thaw it with dockerlite.core.dockerlite_container state=started',
+                    'stopped': '; start it with dockerlite.core.dockerlite_container state=started'}.get(state, '')
+            raise AnsibleConnectionFailure('dockerlite connection: container %s in the store at %s is %s, not running%s'
+                                           % (name, root, state, hint))
+        display.vvv('ATTACH to container %s under %s' % (name, self._lxcpath), host=name)
+        self._connected = True
+        return self
+
+    @staticmethod
+    def _container_env(store, name):
+        """The env the container was configured with (container.json), or {} for a plain LXC container."""
+        try:
+            container = store.get_container(name) or {}
+        except (OSError, ValueError):
+            return {}
+        return (container.get('spec') or {}).get('env') or {}
+
+    def _state(self):
+        cmd = [LXC_INFO, '--lxcpath', self._lxcpath, '--name', self._container, '--state', '--no-humanize']
+        try:
+            return parse_state(run(cmd, '%s for container %s' % (LXC_INFO, self._container)))
+        except CommandError as exc:
+            raise AnsibleConnectionFailure('dockerlite connection: %s' % exc.msg)
+
+    def _attach(self, argv):
+        return attach_argv(self._lxcpath, self._container, [to_bytes(arg, errors='surrogate_or_strict') for arg in argv],
+                           self._env)
+
+    def _run(self, argv, stdin=None, stdout=None):
+        cmd = self._attach(argv)
+        try:
+            rc, out, err = run_streamed(cmd, stdin=stdin, stdout=stdout)
+        except OSError as exc:
+            raise AnsibleConnectionFailure('dockerlite connection: cannot run %s (are the LXC tools installed on the '
+                                           'controller?): %s' % (LXC_ATTACH, exc))
+        if rc != 0:
+            # lxc-attach fails the same way when the container stopped since _connect: say so.
+            state = self._state()
+            if state != 'running':
+                raise AnsibleConnectionFailure('dockerlite connection: container %s stopped being reachable: it is %s'
+                                               % (self._container, state))
+        return rc, out, err
+
+    # -- the interface Ansible calls --------------------------------------
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        if sudoable and self.become and self.become.expect_prompt():
+            raise AnsibleError('dockerlite connection: become with a password is not supported (no terminal to answer '
+                               'the prompt); tasks already run as root, and root needs no password to become another '
+                               'user with su')
+        display.vvv('EXEC %s' % to_text(cmd), host=self._container)
+        return self._run([SHELL, '-c', cmd], stdin=in_data)
+
+    def put_file(self, in_path, out_path):
+        super().put_file(in_path, out_path)
+        display.vvv('PUT %s TO %s' % (in_path, out_path), host=self._container)
+        b_in_path = to_bytes(in_path, errors='surrogate_or_strict')
+        if not os.path.isfile(b_in_path):
+            raise AnsibleFileNotFound('file or module does not exist: %s' % to_native(in_path))
+        with open(b_in_path, 'rb') as source:
+            rc, dummy, err = self._run(shell_argv(PUT_SCRIPT, out_path), stdin=source)
+        if rc != 0:
+            raise AnsibleError('dockerlite connection: failed to write %s in container %s (rc %d): %s'
+                               % (to_native(out_path), self._container, rc, to_text(err).strip()))
+
+    def fetch_file(self, in_path, out_path):
+        super().fetch_file(in_path, out_path)
+        display.vvv('FETCH %s TO %s' % (in_path, out_path), host=self._container)
+        b_out_path = to_bytes(out_path, errors='surrogate_or_strict')
+        try:
+            sink = open(b_out_path, 'wb')
+        except OSError as exc:
+            raise AnsibleError('dockerlite connection: cannot open %s for writing: %s' % (to_native(out_path), exc))
+        with sink:
+            rc, dummy, err = self._run(shell_argv(FETCH_SCRIPT, in_path), stdout=sink)
+        if rc != 0:
+            raise AnsibleError('dockerlite connection: failed to read %s in container %s (rc %d): %s'
+                               % (to_native(in_path), self._container, rc, to_text(err).strip()))
+
+    def reset(self):
+        """Nothing lives between commands: forget the check, so the next command makes it again."""
+        self.close()
+
+    def close(self):
+        super().close()
+        self._connected = False

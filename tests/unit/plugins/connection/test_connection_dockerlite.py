@@ -1,0 +1,304 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""The dockerlite connection plugin: command building, streaming, and the Connection class.
+
+The Connection tests put stand-ins for lxc-attach and lxc-info first on PATH: the
+lxc-attach one checks its options and runs the command after ``--`` on this machine,
+so exec_command, put_file and fetch_file move real bytes through real pipes. The
+integration target connection_dockerlite runs the same against real containers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
+from ansible.playbook.play_context import PlayContext
+
+from ansible_collections.dockerlite.core.plugins.connection import dockerlite as plugin
+
+DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+
+# -- pure helpers -----------------------------------------------------------------
+
+def test_attach_env_defaults():
+    assert plugin.attach_env({}) == [DEFAULT_PATH, 'HOME=/root']
+    assert plugin.attach_env(None) == [DEFAULT_PATH, 'HOME=/root']
+
+
+def test_attach_env_keeps_what_the_container_sets():
+    assert plugin.attach_env({'PATH': '/opt/bin', 'LANG': 'C'}) == ['HOME=/root']
+    assert plugin.attach_env({'HOME': '/srv', 'PATH': '/bin'}) == []
+
+
+def test_attach_argv():
+    assert plugin.attach_argv('/s/containers', 'web', ['/bin/sh', '-c', 'echo "a b"'], ['HOME=/root']) == [
+        'lxc-attach', '--lxcpath', '/s/containers', '--name', 'web', '--clear-env',
+        '--set-var', 'HOME=/root', '--', '/bin/sh', '-c', 'echo "a b"']
+    assert plugin.attach_argv('/p', 'n', ['true']) == [
+        'lxc-attach', '--lxcpath', '/p', '--name', 'n', '--clear-env', '--', 'true']
+
+
+def test_shell_argv_passes_arguments_whole():
+    assert plugin.shell_argv('cat > "$1"', '/tmp/a b') == ['/bin/sh', '-c', 'cat > "$1"', 'sh', '/tmp/a b']
+
+
+@pytest.mark.parametrize('text, state', [
+    ('RUNNING\n', 'running'), ('FROZEN\n', 'frozen'), ('STOPPED\n', 'stopped'), ('STARTING', 'running'),
+    ('ABORTING\n', 'stopped'), ('WEIRD\n', 'weird'), ('', 'unknown'), ('\n', 'unknown'),
+])
+def test_parse_state(text, state):
+    assert plugin.parse_state(text) == state
+
+
+# -- run_streamed, with real processes ---------------------------------------------
+
+def test_run_streamed_keeps_stdout_stderr_and_rc_apart():
+    rc, out, err = plugin.run_streamed(['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'])
+    assert (rc, out, err) == (3, b'out\n', b'err\n')
+
+
+def test_run_streamed_without_stdin_reads_eof():
+    assert plugin.run_streamed(['cat']) == (0, b'', b'')
+
+
+def test_run_streamed_feeds_more_than_a_pipe_holds_both_ways():
+    # 3 MiB in and out, plus stderr, at once: a naive write-then-read would deadlock.
+    data = os.urandom(3 * 1024 * 1024)
+    rc, out, err = plugin.run_streamed(['/bin/sh', '-c', 'tee /dev/stderr'], stdin=data)
+    assert rc == 0
+    assert out == data
+    assert err == data
+
+
+def test_run_streamed_streams_files(tmp_path):
+    data = bytes(range(256)) * 1000
+    source = tmp_path / 'in'
+    source.write_bytes(data)
+    with open(source, 'rb') as handle, open(tmp_path / 'out', 'wb') as sink:
+        rc, out, err = plugin.run_streamed(['cat'], stdin=handle, stdout=sink)
+    assert (rc, out, err) == (0, b'', b'')
+    assert (tmp_path / 'out').read_bytes() == data
+
+
+def test_run_streamed_survives_a_process_that_does_not_read():
+    rc, out, err = plugin.run_streamed(['/bin/sh', '-c', 'exit 4'], stdin=b'x' * (1024 * 1024))
+    assert (rc, out, err) == (4, b'', b'')
+
+
+def test_run_streamed_missing_program():
+    with pytest.raises(OSError):
+        plugin.run_streamed(['/nonexistent/program'])
+
+
+def test_run_streamed_kills_the_process_when_reading_the_source_fails():
+    class Broken(io.RawIOBase):
+        def read(self, size=-1):
+            raise OSError('disk on fire')
+
+    with pytest.raises(OSError, match='disk on fire'):
+        plugin.run_streamed(['sleep', '30'], stdin=Broken())
+
+
+# -- the file scripts, run by a real /bin/sh ---------------------------------------
+
+@pytest.mark.parametrize('name', ['plain', 'with space', '-n', "quote'\"s", '$(touch pwned)', 'new\nline', '*'])
+def test_put_and_fetch_scripts_take_any_path(tmp_path, name):
+    path = str(tmp_path / name)
+    data = b'\x00binary\xff' * 100
+    rc, dummy, err = plugin.run_streamed(plugin.shell_argv(plugin.PUT_SCRIPT, path), stdin=data)
+    assert (rc, err) == (0, b'')
+    with open(path, 'rb') as handle:
+        assert handle.read() == data
+    rc, out, err = plugin.run_streamed(plugin.shell_argv(plugin.FETCH_SCRIPT, path))
+    assert (rc, out, err) == (0, data, b'')
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+# -- the Connection class, with stand-in LXC tools ---------------------------------
+
+FAKE_ATTACH = r'''#!/bin/sh
+# Stand-in for lxc-attach: log the options, check the environment is clean, run the command here.
+printf '%s\n' "$@" > "$FAKE_LOG"
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift
+exec env -i PATH=/usr/bin:/bin "$@"
+'''
+FAKE_INFO = '''#!/bin/sh
+[ -n "$FAKE_INFO_FAIL" ] && { echo "$FAKE_INFO_FAIL" >&2; exit 1; }
+cat "$FAKE_STATE_FILE"
+'''
+
+
+@pytest.fixture
+def lxc_tools(tmp_path, monkeypatch):
+    """Stand-ins for lxc-attach and lxc-info; returns a function that sets the state lxc-info reports."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    for name, text in (('lxc-attach', FAKE_ATTACH), ('lxc-info', FAKE_INFO)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(stat.S_IRWXU)
+    state_file = tmp_path / 'state'
+    monkeypatch.setenv('PATH', '%s:%s' % (bin_dir, os.environ['PATH']))
+    monkeypatch.setenv('FAKE_STATE_FILE', str(state_file))
+    monkeypatch.setenv('FAKE_LOG', str(tmp_path / 'attach.log'))
+    monkeypatch.delenv('FAKE_INFO_FAIL', raising=False)
+
+    def set_state(state):
+        state_file.write_text(state + '\n')
+    set_state('RUNNING')
+    return set_state
+
+
+def make_store(tmp_path, name='web', env=None, metadata=True):
+    root = tmp_path / 'store'
+    container = root / 'containers' / name
+    container.mkdir(parents=True)
+    (container / 'config').write_text('lxc.uts.name = %s\n' % name)
+    if metadata:
+        (container / 'container.json').write_text(json.dumps({'name': name, 'spec': {'env': env or {}}}))
+    return str(root)
+
+
+def connection(root, name='web'):
+    conn = plugin.Connection(PlayContext())
+    # What the plugin loader and the task executor would set from the host's variables.
+    conn._options.update({'remote_addr': name, 'dockerlite_root': root})
+    return conn
+
+
+def attach_log(tmp_path):
+    return (tmp_path / 'attach.log').read_text().split('\n')[:-1]
+
+
+def test_exec_command_runs_through_lxc_attach(tmp_path, lxc_tools):
+    root = make_store(tmp_path, env={'PATH': '/usr/bin:/bin'})
+    conn = connection(root)
+    rc, out, err = conn.exec_command('echo out; echo err >&2; exit 5')
+    assert (rc, out, err) == (5, b'out\n', b'err\n')
+    assert attach_log(tmp_path) == [
+        '--lxcpath', os.path.join(root, 'containers'), '--name', 'web', '--clear-env', '--set-var', 'HOME=/root',
+        '--', '/bin/sh', '-c', 'echo out; echo err >&2; exit 5']
+
+
+def test_exec_command_feeds_in_data(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    data = os.urandom(200000)
+    assert conn.exec_command('cat', in_data=data) == (0, data, b'')
+
+
+def test_store_path_is_made_absolute_like_the_modules_do(tmp_path, lxc_tools, monkeypatch):
+    root = make_store(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    conn = connection('store/')
+    conn.exec_command('true')
+    assert attach_log(tmp_path)[:2] == ['--lxcpath', os.path.join(root, 'containers')]
+
+
+def test_put_and_fetch_file(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    data = os.urandom(300000)
+    (tmp_path / 'local').write_bytes(data)
+    remote = str(tmp_path / 'remote file')
+    conn.put_file(str(tmp_path / 'local'), remote)
+    assert attach_log(tmp_path)[-5:] == ['/bin/sh', '-c', 'cat > "$1"', 'sh', remote]
+    assert (tmp_path / 'remote file').read_bytes() == data
+    conn.fetch_file(remote, str(tmp_path / 'back'))
+    assert attach_log(tmp_path)[-5:] == ['/bin/sh', '-c', 'cat < "$1"', 'sh', remote]
+    assert (tmp_path / 'back').read_bytes() == data
+
+
+def test_put_file_missing_source(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    with pytest.raises(AnsibleFileNotFound, match='does not exist'):
+        conn.put_file(str(tmp_path / 'nope'), str(tmp_path / 'x'))
+
+
+def test_put_file_failure_names_the_path(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    (tmp_path / 'local').write_bytes(b'x')
+    with pytest.raises(AnsibleError, match='failed to write .*/no/such/dir/x in container web'):
+        conn.put_file(str(tmp_path / 'local'), str(tmp_path / 'no/such/dir/x'))
+
+
+def test_fetch_file_failure_names_the_path(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    with pytest.raises(AnsibleError, match='failed to read .*/missing in container web'):
+        conn.fetch_file(str(tmp_path / 'missing'), str(tmp_path / 'back'))
+
+
+@pytest.mark.parametrize('state, words', [
+    ('STOPPED', 'is stopped, not running; start it'),
+    ('FROZEN', 'is frozen, not running; thaw it'),
+])
+def test_connect_refuses_a_container_that_does_not_run(tmp_path, lxc_tools, state, words):
+    lxc_tools(state)
+    conn = connection(make_store(tmp_path))
+    with pytest.raises(AnsibleConnectionFailure, match='container web in the store at .* %s' % words):
+        conn.exec_command('true')
+    assert not (tmp_path / 'attach.log').exists()
+
+
+def test_connect_refuses_a_missing_container(tmp_path, lxc_tools):
+    root = make_store(tmp_path)
+    conn = connection(root, name='other')
+    with pytest.raises(AnsibleConnectionFailure, match='container other does not exist in the store at %s' % root):
+        conn.exec_command('true')
+
+
+@pytest.mark.parametrize('name', ['../web', 'a b', '', '-n'])
+def test_connect_refuses_a_bad_name(tmp_path, lxc_tools, name):
+    conn = connection(make_store(tmp_path), name=name)
+    with pytest.raises(AnsibleConnectionFailure, match='container name .* is invalid'):
+        conn.exec_command('true')
+
+
+def test_connect_reports_lxc_info_failure(tmp_path, lxc_tools, monkeypatch):
+    monkeypatch.setenv('FAKE_INFO_FAIL', 'something broke')
+    conn = connection(make_store(tmp_path))
+    with pytest.raises(AnsibleConnectionFailure, match='lxc-info for container web failed: something broke'):
+        conn.exec_command('true')
+
+
+def test_container_that_stops_meanwhile_is_unreachable(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    assert conn.exec_command('true')[0] == 0
+    lxc_tools('STOPPED')
+    with pytest.raises(AnsibleConnectionFailure, match='container web stopped being reachable: it is stopped'):
+        conn.exec_command('exit 1')
+
+
+def test_plain_lxc_container_without_metadata_gets_the_defaults(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path, metadata=False))
+    conn.exec_command('true')
+    assert attach_log(tmp_path)[4:9] == ['--clear-env', '--set-var', DEFAULT_PATH, '--set-var', 'HOME=/root']
+
+
+def test_become_with_a_password_is_refused(tmp_path, lxc_tools):
+    class PromptingBecome:
+        @staticmethod
+        def expect_prompt():
+            return True
+
+    conn = connection(make_store(tmp_path))
+    conn.become = PromptingBecome()
+    with pytest.raises(AnsibleError, match='become with a password is not supported'):
+        conn.exec_command('true', sudoable=True)
+    assert conn.exec_command('echo ok', sudoable=False) == (0, b'ok\n', b'')
+
+
+def test_reset_checks_the_container_again(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    assert conn.exec_command('true')[0] == 0
+    lxc_tools('FROZEN')
+    conn.reset()
+    assert not conn.connected
+    with pytest.raises(AnsibleConnectionFailure, match='is frozen, not running'):
+        conn.exec_command('true')
