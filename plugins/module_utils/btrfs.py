@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import traceback
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+    CommandError, DockerliteError, MissingLibraryError)
 
 try:
     import btrfsutil
@@ -148,6 +150,34 @@ class BtrfsClient:
             return btrfsutil.subvolume_info(path).otransid
         except btrfsutil.BtrfsUtilError as exc:
             raise self._fail('read subvolume info of', path, exc)
+
+    @staticmethod
+    def send(subvolume, parent=None, no_data=True, timeout=600):
+        """The ``btrfs send`` stream of read-only ``subvolume`` as bytes, incremental from ``parent``.
+
+        libbtrfsutil has no send, so this runs the btrfs CLI. ``no_data`` leaves file contents
+        out (the stream then says where extents changed, not what they hold), which is all a
+        comparison needs and keeps the stream small.
+        """
+        cmd = ['btrfs', '-q', 'send']
+        if no_data:
+            cmd.append('--no-data')
+        if parent is not None:
+            cmd += ['-p', parent]
+        cmd.append(subvolume)
+        env = dict(os.environ, LC_ALL='C')
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=env, timeout=timeout, check=False)
+        except OSError as exc:
+            raise CommandError('btrfs send: cannot run btrfs: %s' % exc, cmd, None, '', '')
+        except subprocess.TimeoutExpired:
+            raise CommandError('btrfs send did not finish within %s seconds' % timeout, cmd, None, '', '')
+        stderr = proc.stderr.decode('utf-8', 'replace')
+        if proc.returncode != 0:
+            detail = stderr.strip().splitlines()[-1] if stderr.strip() else 'exit code %d' % proc.returncode
+            raise CommandError('btrfs send of %s failed: %s' % (subvolume, detail), cmd, proc.returncode, '', stderr)
+        return proc.stdout
 
     def remove_tree(self, path):
         """Delete a directory tree that may hold subvolumes; refuse if anything is mounted in it.

@@ -320,3 +320,40 @@ class Store:
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])
+
+    # -- read-only views --------------------------------------------------
+
+    def snapshot_container(self, name):
+        """Stage a read-only snapshot of container ``name``'s rootfs under tmp/ and return its path.
+
+        The caller deletes it with ``discard_snapshot`` (a killed run leaves it to the next
+        session's clean-up of tmp/). The container must not be written meanwhile: stopped,
+        or frozen by the caller.
+
+        A snapshot moves the source's btrfs generation to the snapshot's transaction, which
+        commit idempotence reads as a write. Nothing was written, so an image committed from
+        this container whose recorded generation is still the current one gets the new
+        value; the next commit then still finds the container unchanged.
+        """
+        self._require_lock()
+        rootfs = self.container_paths(name)['rootfs']
+        container = self.get_container(name)
+        os.makedirs(self.tmp_dir, exist_ok=True)
+        before = self.btrfs.generation(rootfs)
+        with self._staging() as staged:
+            snapshot = os.path.join(staged, 'rootfs')
+            self.btrfs.snapshot(rootfs, snapshot, read_only=True)
+            after = self.btrfs.created_transaction(snapshot)
+            for image in self.list_images():
+                if (image.get('container_id') == container['id'] and image.get('container_generation') == before
+                        and before != after):
+                    self.update_image(image, container_generation=after)
+        return snapshot
+
+    def discard_snapshot(self, snapshot):
+        """Delete a snapshot made by ``snapshot_container``, with its staging directory."""
+        self._require_lock()
+        staged = os.path.dirname(snapshot)
+        if os.path.dirname(staged) != self.tmp_dir:
+            raise DockerliteError('internal error: %s is not a staged snapshot' % snapshot)
+        self.btrfs.remove_tree(staged)

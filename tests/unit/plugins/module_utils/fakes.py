@@ -16,6 +16,8 @@ import importlib
 import itertools
 import os
 import shutil
+import stat
+import struct
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -113,6 +115,19 @@ class FakeBtrfs:
 
     def created_transaction(self, path):
         return self._created[_inode(path)]
+
+    def send(self, subvolume, parent=None, no_data=True):
+        """A send stream from ``parent`` to ``subvolume``, built by comparing the two trees.
+
+        Simpler than the kernel's (no renames or links: new entries are made under a
+        temporary name and moved into place, changed ones get utimes), but a stream the
+        parser must follow all the same. Both must be read-only, as btrfs demands.
+        """
+        self.calls.append(('send', subvolume, parent, no_data))
+        for path in (subvolume, parent):
+            if path is not None and not self.is_read_only(path):
+                raise AssertionError('btrfs send of %s, which is not read-only' % path)
+        return build_send_stream(tree_commands(parent, subvolume))
 
     def remove_tree(self, path):
         self.calls.append(('remove_tree', path))
@@ -308,3 +323,98 @@ def store_state(root):
 
 def listing(path):
     return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+# -- btrfs send streams ---------------------------------------------------------
+
+SEND_COMMANDS = {
+    'subvol': 1, 'snapshot': 2, 'mkfile': 3, 'mkdir': 4, 'mknod': 5, 'mkfifo': 6, 'mksock': 7, 'symlink': 8,
+    'rename': 9, 'link': 10, 'unlink': 11, 'rmdir': 12, 'set_xattr': 13, 'remove_xattr': 14, 'write': 15,
+    'clone': 16, 'truncate': 17, 'chmod': 18, 'chown': 19, 'utimes': 20, 'end': 21, 'update_extent': 22,
+}
+SEND_ATTRIBUTES = {
+    'uuid': 1, 'ctransid': 2, 'ino': 3, 'size': 4, 'mode': 5, 'uid': 6, 'gid': 7, 'rdev': 8, 'ctime': 9,
+    'mtime': 10, 'atime': 11, 'xattr_name': 13, 'xattr_data': 14, 'path': 15, 'path_to': 16, 'path_link': 17,
+    'file_offset': 18, 'data': 19, 'clone_uuid': 20, 'clone_ctransid': 21, 'clone_path': 22, 'clone_offset': 23,
+    'clone_len': 24,
+}
+
+
+def _encode_attribute(name, value):
+    if isinstance(value, str):
+        return os.fsencode(value)
+    if isinstance(value, tuple):
+        return struct.pack('<QI', *value)
+    if isinstance(value, int):
+        return struct.pack('<Q', value)
+    return bytes(value)
+
+
+def send_command(name, attributes=None, version=1):
+    """One command of a send stream: header (length, command, crc) and TLV attributes.
+
+    The crc is left 0 (the parser does not check it); from version 2 on the data
+    attribute has no length, as in the kernel's streams.
+    """
+    body = b''
+    for key, value in (attributes or {}).items():
+        data = _encode_attribute(key, value)
+        if key == 'data' and version >= 2:
+            body += struct.pack('<H', SEND_ATTRIBUTES[key]) + data
+        else:
+            body += struct.pack('<HH', SEND_ATTRIBUTES[key], len(data)) + data
+    return struct.pack('<IHI', len(body), SEND_COMMANDS[name], 0) + body
+
+
+def build_send_stream(commands, version=1, end=True):
+    """A whole stream: magic, version, a snapshot command, ``commands`` [(name, attrs)], end."""
+    stream = b'btrfs-stream\x00' + struct.pack('<I', version)
+    stream += send_command('snapshot', {'path': 'snap', 'uuid': b'\x01' * 16, 'ctransid': 7,
+                                        'clone_uuid': b'\x02' * 16, 'clone_ctransid': 5})
+    for name, attributes in commands:
+        stream += send_command(name, attributes, version)
+    if end:
+        stream += send_command('end')
+    return stream
+
+
+def _tree_entries(root):
+    entries = {}
+    if root is None:
+        return entries
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                content = os.readlink(full)
+            elif stat.S_ISREG(st.st_mode):
+                with open(full, 'rb') as handle:
+                    content = handle.read()
+            else:
+                content = None
+            entries[os.path.relpath(full, root)] = (stat.S_IFMT(st.st_mode), st.st_mode, st.st_mtime_ns, content)
+    return entries
+
+
+def tree_commands(parent, subvolume):
+    """Send commands that turn tree ``parent`` into tree ``subvolume`` (see FakeBtrfs.send)."""
+    before, after = _tree_entries(parent), _tree_entries(subvolume)
+    commands = []
+    for path in sorted(set(before) - set(after), key=lambda p: (-p.count('/'), p)):
+        commands.append(('rmdir' if before[path][0] == stat.S_IFDIR else 'unlink', {'path': path}))
+    for number, path in enumerate(sorted(set(after) - set(before), key=lambda p: (p.count('/'), p))):
+        kind, mode, _mtime, content = after[path]
+        temporary = 'o%d-9-0' % (1000 + number)
+        if kind == stat.S_IFDIR:
+            commands.append(('mkdir', {'path': temporary, 'ino': 1000 + number}))
+        elif kind == stat.S_IFLNK:
+            commands.append(('symlink', {'path': temporary, 'ino': 1000 + number, 'path_link': content}))
+        else:
+            commands.append(('mkfile', {'path': temporary, 'ino': 1000 + number}))
+        commands.append(('rename', {'path': temporary, 'path_to': path}))
+        commands.append(('chmod', {'path': path, 'mode': stat.S_IMODE(mode)}))
+    for path in sorted(set(before) & set(after)):
+        if before[path] != after[path]:
+            commands.append(('utimes', {'path': path, 'atime': (1, 0), 'mtime': (2, 0), 'ctime': (3, 0)}))
+    return commands

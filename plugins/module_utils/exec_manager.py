@@ -1,0 +1,151 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""dockerlite_exec: run a command in a running container, like ansible.builtin.command."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach import AttachClient
+from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+    normalize_command, validate_container_name)
+
+SHELL = ['/bin/sh', '-c']
+DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+ENV_NAME_RE = re.compile(r'[^=\x00]+')
+USER_PART_RE = re.compile(r'[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?')
+
+
+def exec_argv(argv, command):
+    """The argv to run: ``argv`` as given, or ``command`` through /bin/sh -c."""
+    if argv is not None:
+        return normalize_command(list(argv), 'argv')
+    if not isinstance(command, str) or not command.strip():
+        raise ValidationError('command %r must be a non-empty string' % (command,))
+    if '\x00' in command:
+        raise ValidationError('command %r contains a NUL byte' % (command,))
+    return SHELL + [command]
+
+
+def normalize_exec_env(value):
+    """Variables for execve: any name without "=" or NUL, any value without NUL."""
+    env = {}
+    for key, raw in (value or {}).items():
+        if not isinstance(key, str) or not ENV_NAME_RE.fullmatch(key):
+            raise ValidationError('env name %r is invalid: it must be non-empty, without "=" or NUL' % (key,))
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+            raise ValidationError('env value of %s must be a string, got %r; quote it' % (key, raw))
+        text = str(raw)
+        if '\x00' in text:
+            raise ValidationError('env value of %s contains a NUL byte' % key)
+        env[key] = text
+    return env
+
+
+def parse_user(value):
+    """``name``, ``uid``, ``name:group`` or ``uid:gid`` (mixed too) as (user, group), numbers as int."""
+    if value is None:
+        return None, None
+    text = str(value)
+    parts = text.split(':')
+    if len(parts) > 2 or not all(USER_PART_RE.fullmatch(part) for part in parts):
+        raise ValidationError('user %r is invalid: use name, uid, name:group or uid:gid' % (value,))
+    user, group = [int(part) if part.isdigit() else part for part in parts] + [None] * (2 - len(parts))
+    return user, group
+
+
+def container_path(value, what, base):
+    """An absolute, normalised path in the container; a relative one is taken from ``base``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or '\x00' in value:
+        raise ValidationError('%s %r must be a non-empty path' % (what, value))
+    return posixpath.normpath(posixpath.join(base, value))
+
+
+def execution_env(container_env, given_env):
+    """A clean environment: a PATH, the container's variables, then the task's (HOME comes from
+    the user's passwd entry inside the container unless given). Nothing of the host's."""
+    env = {'PATH': DEFAULT_PATH}
+    env.update(container_env or {})
+    env.update(given_env)
+    return env
+
+
+class ExecManager(Manager):
+    def run(self):
+        params = self.params
+        name = validate_container_name(params['container'], 'container')
+        argv = exec_argv(params['argv'], params['command'])
+        env = normalize_exec_env(params['env'])
+        chdir = container_path(params['chdir'], 'chdir', '/')
+        creates = container_path(params['creates'], 'creates', chdir)
+        removes = container_path(params['removes'], 'removes', chdir)
+        user, group = parse_user(params['user'])
+        timeout = params['timeout']
+        if timeout is not None and timeout <= 0:
+            raise ValidationError('timeout %s must be a positive number of seconds' % timeout)
+        # The lock only for the lookup: a long command must not hold up the other modules.
+        with self.store.session(check_mode=True):
+            container = self.store.get_container(name)
+            if container is None:
+                raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
+            state = self.store.lxc.status(name)[0]
+        if state != 'running':
+            raise DockerliteError('container %s is %s; dockerlite_exec needs it running (dockerlite_container '
+                                  'state: started)' % (name, state), state=state)
+        attach = AttachClient(self.store.containers_dir)
+        skip = self._skip_reason(attach, name, creates, removes)
+        if skip:
+            return self._report(argv, None, msg=skip)
+        self.actions.append('exec')
+        if self.check_mode:
+            return self._report(argv, None, msg='Command would have run if not in check mode')
+        stdin = params['stdin']
+        if stdin is not None:
+            stdin = (stdin + '\n' if params['stdin_add_newline'] else stdin).encode('utf-8', 'surrogateescape')
+        outcome = attach.run(name, argv, execution_env(container['spec'].get('env'), env), cwd=chdir,
+                             user=user, group=group, stdin=stdin, timeout=timeout)
+        return self._report(argv, outcome, container=name)
+
+    def _skip_reason(self, attach, name, creates, removes):
+        """Why the command need not run, from creates/removes tested inside the container."""
+        if creates is None and removes is None:
+            return None
+        created, to_remove = attach.test_paths(name, creates, removes)
+        verb = 'Would not run' if self.check_mode else 'Did not run'
+        if creates is not None and created:
+            return "%s command since '%s' exists" % (verb, creates)
+        if removes is not None and not to_remove:
+            return "%s command since '%s' does not exist" % (verb, removes)
+        return None
+
+    def _report(self, argv, outcome, msg=None, container=None):
+        """The result; a command that ran is reported like ansible.builtin.command reports it."""
+        if outcome is None:
+            # No rc: Ansible counts a result with a non-zero rc (None included) as failed.
+            result = self.result(cmd=argv, stdout='', stderr='', stdout_lines=[], stderr_lines=[], msg=msg)
+            result.pop('diff')
+            return result
+        strip = self.params['strip_empty_ends']
+        stdout, stderr = (_text(data, strip) for data in (outcome.stdout, outcome.stderr))
+        result = self.result(cmd=argv, rc=outcome.rc, stdout=stdout, stderr=stderr,
+                             stdout_lines=stdout.splitlines(), stderr_lines=stderr.splitlines(),
+                             delta=round(outcome.seconds, 3))
+        result.pop('diff')
+        if outcome.timed_out:
+            result.update(failed=True, msg='command %s in container %s did not finish within %s seconds and was '
+                                           'killed' % (argv, container, self.params['timeout']))
+        elif outcome.rc != 0:
+            result.update(failed=True, msg='non-zero return code %d from command %s in container %s'
+                                           % (outcome.rc, argv, container))
+        return result
+
+
+def _text(data, strip):
+    text = data.decode('utf-8', 'replace')
+    return text.rstrip('\r\n') if strip else text

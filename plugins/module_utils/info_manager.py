@@ -1,0 +1,108 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""dockerlite_image_info and dockerlite_container_info: read the store, change nothing.
+
+Both read under the store lock (taken as check mode does, so a store that does not
+exist is reported empty and is not created), so they never see a half-made object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ansible_collections.dockerlite.core.plugins.module_utils.changes import display_path, stream_changes
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
+from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import image_ref, validate_container_name
+
+
+def configured_ipv4(spec):
+    """The address a bridged container is given, without its prefix length; None otherwise."""
+    network = spec.get('network') or {}
+    if network.get('mode') != 'bridge' or not network.get('ipv4'):
+        return None
+    return network['ipv4'].partition('/')[0]
+
+
+def container_view(meta, state, pid):
+    """A container as dockerlite_container_info returns it (the runtime spec keys included)."""
+    view = dict(meta.get('spec') or {})
+    view.update({
+        'name': meta['name'], 'id': meta['id'], 'image': meta.get('image'), 'image_id': meta.get('image_id'),
+        'state': state, 'pid': pid, 'ipv4': configured_ipv4(view), 'created': meta.get('created'),
+        'rootfs': meta['rootfs'],
+    })
+    return view
+
+
+class InfoManager(Manager):
+    """An info manager plans nothing: its result has no actions or diff."""
+
+    def result(self, **values):
+        result = dict(changed=False, **values)
+        if self.warnings:
+            result['warnings'] = list(self.warnings)
+        return result
+
+
+class ImageInfoManager(InfoManager):
+    def run(self):
+        ref = image_ref(self.params['name']) if self.params['name'] else None
+        with self.store.session(check_mode=True):
+            found = [self.store.find_image(ref)] if ref else self.store.list_images()
+            images = [image_view(self.store, image) for image in found if image]
+        if ref:
+            return self.result(images=images, exists=bool(images))
+        return self.result(images=images)
+
+
+class ContainerInfoManager(InfoManager):
+    def run(self):
+        name = validate_container_name(self.params['name']) if self.params['name'] else None
+        with self.store.session(check_mode=True):
+            found = [self.store.get_container(name)] if name else self.store.list_containers()
+            containers = [self._describe(meta) for meta in found if meta]
+        if name:
+            return self.result(containers=containers, exists=bool(containers))
+        return self.result(containers=containers)
+
+    def _describe(self, meta):
+        state, pid = self.store.lxc.status(meta['name'])
+        view = container_view(meta, state, pid)
+        if self.params['changes']:
+            view['changes'] = self._changes(meta, state)
+        return view
+
+    def _changes(self, meta, state):
+        """Added, modified and deleted paths relative to the image, or None without the image."""
+        name = meta['name']
+        image = self.store.get_image(meta['image_id'])
+        if image is None:
+            self.warnings.append('container %s: its image %s (id %s) no longer exists, so there is nothing to '
+                                 'compare with; changes is null' % (name, meta.get('image'), meta['image_id']))
+            return None
+        if not self.store.btrfs.is_read_only(image['rootfs']):
+            raise DockerliteError('container %s: the rootfs of its image %s is not read-only, so btrfs cannot '
+                                  'compare with it' % (name, image['rootfs']))
+        with self._quiet(name, state):
+            snapshot = self.store.snapshot_container(name)
+        try:
+            stream = self.store.btrfs.send(snapshot, parent=image['rootfs'])
+            changes = stream_changes(stream, image['rootfs'], snapshot)
+        finally:
+            self.store.discard_snapshot(snapshot)
+        return {key: [display_path(path) for path in paths] for key, paths in changes.items()}
+
+    @contextlib.contextmanager
+    def _quiet(self, name, state):
+        """Freeze a running container for the instant of the snapshot, so that nothing is half-written."""
+        if state != 'running':
+            yield
+            return
+        self.store.lxc.freeze(name)
+        try:
+            yield
+        finally:
+            self.store.lxc.unfreeze(name)
