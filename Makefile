@@ -84,3 +84,22 @@ demo:
 	$(MAKE) collection
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-playbook -i 'localhost,' -c local \
 		-e ansible_python_interpreter=/usr/bin/python3 playbooks/demo.yml
+
+# Benchmarks, as root (issue 6): on a throwaway loopback btrfs store, the modules
+# against their floors and community.general.lxc_container, side by side; prints
+# one markdown table, writes bench/output/results.{md,json} and PNG plots. The
+# BENCH_* variables in bench/README.md shorten it (BENCH_N=3 BENCH_PEER_N=0 ...).
+BENCH_STAMP := $(VENV)/.bench-installed
+
+.PHONY: bench bench-venv
+bench-venv: $(BENCH_STAMP)
+
+$(BENCH_STAMP): $(VENV_STAMP)
+	$(VENV)/bin/python -m pip install --quiet matplotlib
+	touch $@
+
+bench:
+	$(MAKE) venv
+	$(MAKE) bench-venv
+	$(MAKE) collection
+	$(VENV)/bin/python bench/bench.py --build $(BUILD) --output $(CURDIR)/bench/output
