@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
@@ -12,11 +13,46 @@ from ansible_collections.dockerlite.core.plugins.module_utils.lxc import cgroup_
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import (
     effective_capabilities, init_cmd_line, render_config)
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.network import (
+    CONTAINER_INTERFACE, NETWORK_NONE, HostNetwork, addresses_held, container_ipv4, hostname_file, hosts_file,
+    missing_bridge_error, normalize_network, resolve_network)
 from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
     image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
     parse_size, validate_container_name, validate_hostname, validate_pids_limit)
 
+STATES = ('present', 'started', 'stopped', 'restarted', 'frozen', 'absent')
+# dockerlite_container's options (the store's root aside); dockerlite_stack takes the same per container.
+CONTAINER_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    image=dict(type='str'),
+    state=dict(type='str', default='started', choices=list(STATES)),
+    command=dict(type='raw'),
+    env=dict(type='dict'),
+    mounts=dict(type='list', elements='dict', options=dict(
+        source=dict(type='path', required=True),
+        target=dict(type='str', required=True),
+        read_only=dict(type='bool', default=False),
+    )),
+    hostname=dict(type='str'),
+    memory=dict(type='str'),
+    cpus=dict(type='float'),
+    pids_limit=dict(type='int'),
+    capabilities=dict(type='list', elements='str'),
+    cap_drop=dict(type='list', elements='str'),
+    autostart=dict(type='bool'),
+    recreate=dict(type='bool', default=False),
+    detach=dict(type='bool', default=True),
+    cleanup=dict(type='bool', default=False),
+    timeout=dict(type='int'),
+    network=dict(type='dict', options=dict(
+        mode=dict(type='str', choices=['none', 'bridge']),
+        bridge=dict(type='str'),
+        ipv4=dict(type='str'),
+        gateway=dict(type='str'),
+    )),
+    wait_for_ipv4=dict(type='bool'),
+)
 DEFAULT_COMMAND = ['/sbin/init']
 COMMAND_STOP_SIGNAL = 'SIGTERM'
 DEFAULT_STOP_TIMEOUT = 10
@@ -26,7 +62,14 @@ SPEC_KEYS = ('command', 'env', 'mounts', 'hostname', 'memory', 'cpus', 'pids_lim
              'autostart')
 SPEC_DEFAULTS = {'mounts': [], 'hostname': None, 'memory': None, 'cpus': None, 'pids_limit': None,
                  'capabilities': [], 'cap_drop': [], 'autostart': False}
+# The network is in the spec too, but resolved by the manager (it allocates addresses),
+# not merged by desired_spec.
+COMPARED_KEYS = SPEC_KEYS + ('network',)
 RUNNING = ('running', 'frozen')
+# Files in the container's directory that the config bind-mounts over these paths.
+ETC_FILES = (('hosts', '/etc/hosts'), ('hostname', '/etc/hostname'))
+# Seconds a start waits for the container's IPv4 address to show up inside it.
+WAIT_FOR_IPV4_TIMEOUT = 10
 
 
 def image_defaults(image):
@@ -89,6 +132,12 @@ def plan_state(actual, wanted, reconfigure):
     return actions
 
 
+def etc_files(name, spec):
+    """{file name: text} of the files behind ETC_FILES."""
+    return {'hosts': hosts_file(name, spec.get('hostname'), spec.get('network')),
+            'hostname': hostname_file(name, spec.get('hostname'))}
+
+
 def final_state(actual, actions):
     state = actual
     for action in actions:
@@ -98,6 +147,23 @@ def final_state(actual, actions):
 
 
 class ContainerManager(Manager):
+    """Converges one container: validate(), then in a store session plan(), apply() and report().
+
+    run() does all four for the module. A caller converging several containers in one
+    store session (dockerlite_stack) calls them itself, one manager per container, and may
+    apply the planned actions piecewise. ``host_network`` reads the host's bridges
+    (HostNetwork unless the caller gives another object with a ``bridge(name)`` method);
+    ``reserved`` maps addresses (``a.b.c.d`` or IPv4Address) to the names of containers
+    planned in the same session but not written yet, so that allocation skips them too.
+    """
+
+    def __init__(self, params, store, check_mode=False, host_network=None):
+        super().__init__(params, store, check_mode)
+        self.host_network = host_network
+        self.reserved = {}
+        self._bridges = {}
+        self._planned = None
+
     def _given(self):
         params = self.params
         given = {
@@ -111,6 +177,8 @@ class ContainerManager(Manager):
             'capabilities': normalize_capabilities(params['capabilities'], 'capabilities'),
             'cap_drop': normalize_capabilities(params['cap_drop'], 'cap_drop'),
             'autostart': params['autostart'],
+            # Not merged by desired_spec; resolved into spec['network'] by _network.
+            'network': normalize_network(params.get('network')),
         }
         if not params['detach'] and params['state'] not in ('started', 'present'):
             raise ValidationError('detach: false runs the command once; it needs state started or present, not %s'
@@ -121,25 +189,40 @@ class ContainerManager(Manager):
             raise ValidationError('timeout %s must not be negative' % params['timeout'])
         return given
 
-    def run(self):
+    def validate(self):
+        """Check the task's options before the store is touched; return (name, image ref, given options)."""
         name = validate_container_name(self.params['name'])
         ref = image_ref(self.params['image']) if self.params['image'] else None
-        given = self._given()
+        return name, ref, self._given()
+
+    def run(self):
+        name, ref, given = self.validate()
         with self.store.session(self.check_mode):
-            current = self.store.get_container(name)
-            actual = self.store.lxc.status(name)[0] if current else 'absent'
-            if self.params['state'] == 'absent':
-                return self._absent(name, current, actual)
-            return self._present(name, ref, given, current, actual)
+            return self.converge(name, ref, given)
+
+    def converge(self, name, ref, given):
+        """Plan, apply and report one container; the store session must be open."""
+        self.plan(name, ref, given)
+        return self.report(self.apply())
 
     # -- planning ---------------------------------------------------------
 
-    def _absent(self, name, current, actual):
+    def plan(self, name, ref, given):
+        """Fill ``actions`` and the diff for container ``name``; change nothing (the store session must be open)."""
+        current = self.store.get_container(name)
+        if current is not None:
+            current['spec'].setdefault('network', dict(NETWORK_NONE))
+        actual = self.store.lxc.status(name)[0] if current else 'absent'
+        if self.params['state'] == 'absent':
+            self._plan_absent(name, current, actual)
+        else:
+            self._plan_present(name, ref, given, current, actual)
+
+    def _plan_absent(self, name, current, actual):
         if current:
             self.actions.extend((['stop'] if actual in RUNNING else []) + ['remove'])
         self.tracker.add('state', actual, 'absent')
-        self._execute(name, None, None)
-        return self.result(container=None)
+        self._planned = {'name': name, 'meta': None, 'config': None, 'image': None, 'files': None}
 
     def _find_image(self, ref, name):
         if ref is None:
@@ -167,7 +250,7 @@ class ContainerManager(Manager):
                                  'to recreate the container from it' % (ref, name))
         return None
 
-    def _present(self, name, ref, given, current, actual):
+    def _plan_present(self, name, ref, given, current, actual):
         params = self.params
         image = self._find_image(ref, name) if current is None else self._needs_recreate(name, ref, current)
         recreate = current is not None and image is not None
@@ -177,14 +260,16 @@ class ContainerManager(Manager):
         else:
             defaults = current['image_defaults']
             spec = desired_spec(given, defaults, current['spec'])
+        spec['network'] = self._network(name, given.get('network'),
+                                        current['spec']['network'] if current is not None and not recreate else None)
         self._check_runtime(name, spec)
         mount_kinds = self._mount_kinds(spec)
 
         before = dict(current['spec'], image=current['image'], image_id=current['image_id']) if current else {}
         after = dict(spec, image=ref, image_id=image['id']) if image is not None else \
             dict(spec, image=current['image'], image_id=current['image_id'])
-        changed = [key for key in SPEC_KEYS if before.get(key) != after.get(key)]
-        for key in ('image', 'image_id') + SPEC_KEYS:
+        changed = [key for key in COMPARED_KEYS if before.get(key) != after.get(key)]
+        for key in ('image', 'image_id') + COMPARED_KEYS:
             self.tracker.add(key, before.get(key), after.get(key))
 
         if current is None:
@@ -211,11 +296,51 @@ class ContainerManager(Manager):
             # so the next run still restarts the container.
             self.actions.insert(1 if self.actions[:1] == ['stop'] else 0, 'update_config')
         self.tracker.add('state', actual, final_state(state_from, self.actions))
+        if {'start', 'run'} & set(self.actions):
+            self._check_bridge(spec['network'])
 
-        meta = self._meta(name, image, ref, defaults, spec, current, recreate)
-        config = self._render(name, spec, mount_kinds)
-        run_result = self._execute(name, meta, config, image)
-        return self._report(name, meta, run_result)
+        self._planned = {'name': name, 'meta': self._meta(name, image, ref, defaults, spec, current, recreate),
+                         'config': self._render(name, spec, mount_kinds), 'image': image,
+                         'files': etc_files(name, spec)}
+
+    # -- network ----------------------------------------------------------
+
+    def _bridge(self, name):
+        """The host's bridge ``name`` (None if missing), read once per run."""
+        if name not in self._bridges:
+            if self.host_network is None:
+                self.host_network = HostNetwork()
+            self._bridges[name] = self.host_network.bridge(name)
+        return self._bridges[name]
+
+    def _network(self, name, request, current):
+        """The network the container gets: the current one when the task gives none, else resolved.
+
+        Addresses held by the store's other containers (and those reserved in this
+        session) are read under the store lock, which every run holds.
+        """
+        if request is None:
+            return current or dict(NETWORK_NONE)
+        if request['mode'] != 'bridge':
+            return resolve_network(request, None, {})
+        held = addresses_held(self.store.list_containers(), exclude=name)
+        held.update({ipaddress.IPv4Address(str(address).split('/', maxsplit=1)[0]): holder
+                     for address, holder in self.reserved.items() if holder != name})
+        return resolve_network(request, self._bridge(request['bridge']), held, current)
+
+    def _check_bridge(self, network):
+        """A container can only start when its bridge exists; refuse before anything is made."""
+        if network.get('mode') == 'bridge':
+            bridge = self._bridge(network['bridge'])
+            if bridge is None:
+                raise missing_bridge_error(network['bridge'])
+            if not bridge.up:
+                self.warnings.append('bridge %s is down; container traffic will not pass until it is up'
+                                     % bridge.name)
+
+    def _wants_wait(self, spec):
+        wait = self.params.get('wait_for_ipv4')
+        return spec['network'].get('mode') == 'bridge' and (wait is None or wait)
 
     def _check_runtime(self, name, spec):
         if spec.get('autostart') and init_cmd_line(spec['command']) is None:
@@ -239,23 +364,31 @@ class ContainerManager(Manager):
     def _render(self, name, spec, mount_kinds):
         paths = self.store.container_paths(name)
         seccomp = SECCOMP_PROFILE if os.path.exists(SECCOMP_PROFILE) else None
-        return render_config(name, spec, paths['rootfs'], paths['log'], cgroup_layout(), seccomp, mount_kinds)
+        generated = [(os.path.join(paths['dir'], filename), target) for filename, target in ETC_FILES]
+        return render_config(name, spec, paths['rootfs'], paths['log'], cgroup_layout(), seccomp, mount_kinds,
+                             generated)
 
     # -- execution --------------------------------------------------------
 
-    def _execute(self, name, meta, config, image=None):
+    def apply(self, actions=None):
+        """Carry out the planned actions, or ``actions`` (some of them, in order); nothing in check mode.
+
+        Returns the result of a ``run`` action (or the error it raised), else None.
+        """
         if self.check_mode:
             return None
+        planned = self._planned
+        name, meta, config, image, files = (planned[key] for key in ('name', 'meta', 'config', 'image', 'files'))
         lxc = self.store.lxc
         spec = meta['spec'] if meta else None
         timeout = self.params['timeout']
         stop_timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
         run_result = None
-        for action in self.actions:
+        for action in self.actions if actions is None else actions:
             if action == 'create':
-                self.store.create_container(meta, image, config)
+                self.store.create_container(meta, image, config, files)
             elif action == 'update_config':
-                self.store.update_container(meta, config)
+                self.store.update_container(meta, config, files)
             elif action == 'remove':
                 self.store.remove_container(name)
             elif action == 'stop':
@@ -263,6 +396,9 @@ class ContainerManager(Manager):
                 lxc.stop(name, stop_timeout, current['spec']['stop_signal'])
             elif action == 'start':
                 lxc.start(name, spec['command'])
+                if self._wants_wait(spec):
+                    lxc.wait_for_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
+                                      WAIT_FOR_IPV4_TIMEOUT)
             elif action == 'freeze':
                 lxc.freeze(name)
             elif action == 'unfreeze':
@@ -276,7 +412,9 @@ class ContainerManager(Manager):
                     run_result = exc
         return run_result
 
-    def _report(self, name, meta, run_result):
+    def report(self, run_result=None):
+        """The module's result for the planned container, as it is now (as it would be, in check mode)."""
+        name, meta = self._planned['name'], self._planned['meta']
         extra = {}
         if self.check_mode or not self.store.get_container(name):
             state = self.tracker.diff()['after']['state']
@@ -306,4 +444,6 @@ class ContainerManager(Manager):
                 'rootfs': self.store.container_paths(meta['name'])['rootfs'],
                 'created': meta['created'] if not self.check_mode or 'rootfs' in meta else None}
         view.update(meta['spec'])
+        view.setdefault('network', dict(NETWORK_NONE))
+        view['ipv4'] = container_ipv4(view['network'])
         return view

@@ -34,6 +34,8 @@ STATE_NAMES = {
 LOG_TAIL_LINES = 20
 # Seconds lxc-execute gets to exit after its container was stopped.
 EXECUTE_EXIT_TIMEOUT = 10
+# Seconds between two looks at a container's addresses while waiting for one.
+WAIT_POLL = 0.05
 
 
 def signal_number(name):
@@ -113,6 +115,28 @@ class LxcClient:
                 return catches_signal(handle.read(), signum)
         except OSError:
             return False
+
+    def ipv4_addresses(self, name, interface):
+        """The IPv4 addresses on ``interface`` inside the running container (read through attach)."""
+        return list(self._container(name).get_ips(interface=interface, family='inet'))
+
+    def wait_for_ipv4(self, name, address, interface, timeout):
+        """Return once ``address`` is configured on ``interface`` in the container, or raise after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.status(name)[0]
+            found = self.ipv4_addresses(name, interface) if state == 'running' else []
+            if address in found:
+                return
+            if state != 'running':
+                raise DockerliteError('container %s is %s; its IPv4 address %s was never seen on its %s'
+                                      % (name, state, address, interface), lxc_log=self._log_tail(name))
+            if time.monotonic() > deadline:
+                raise DockerliteError('IPv4 address %s did not appear on %s in container %s within %s seconds '
+                                      '(addresses there: %s)' % (address, interface, name, timeout,
+                                                                 ', '.join(found) or 'none'),
+                                      lxc_log=self._log_tail(name))
+            time.sleep(WAIT_POLL)
 
     def freeze(self, name):
         if not self._container(name).freeze():

@@ -10,6 +10,10 @@ it cannot start a new config line; paths in mount entries are octal-escaped.
 
 from __future__ import annotations
 
+import ipaddress
+
+from ansible_collections.dockerlite.core.plugins.module_utils.network import CONTAINER_INTERFACE, hwaddr_for
+
 # Capabilities dropped unless ``capabilities`` adds them back.
 DEFAULT_CAP_DROP = ('mac_admin', 'mac_override', 'sys_module', 'sys_rawio', 'sys_time')
 
@@ -59,11 +63,38 @@ def _cgroup_key(layout, controller, v1_key, v2_key):
     return 'lxc.cgroup2.%s' % v2_key
 
 
-def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mount_kinds=None):
+def network_lines(network):
+    """lxc.net.0 settings: loopback only, or a veth on a bridge with a static IPv4 address.
+
+    For type empty, LXC brings loopback up only with flags up (else lo stays down, with
+    no 127.0.0.1). For a veth, LXC configures the address (and the default route) before
+    PID 1 starts; the broadcast address is written out because LXC 5.0 computes a wrong
+    one otherwise.
+    """
+    if not network or network.get('mode') != 'bridge':
+        return ['lxc.net.0.type = empty', 'lxc.net.0.flags = up']
+    iface = ipaddress.IPv4Interface(network['ipv4'])
+    lines = [
+        'lxc.net.0.type = veth',
+        'lxc.net.0.link = %s' % network['bridge'],
+        'lxc.net.0.flags = up',
+        'lxc.net.0.name = %s' % CONTAINER_INTERFACE,
+        'lxc.net.0.hwaddr = %s' % hwaddr_for(iface.ip),
+        'lxc.net.0.ipv4.address = %s %s' % (iface.with_prefixlen, iface.network.broadcast_address),
+    ]
+    if network.get('gateway'):
+        lines.append('lxc.net.0.ipv4.gateway = %s' % network['gateway'])
+    return lines
+
+
+def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mount_kinds=None, etc_files=None):
     """Return the LXC config text for container ``name``.
 
     ``spec`` is the runtime spec stored in container.json; ``layout`` maps cgroup
-    controllers to 'v1' or 'v2'; ``mount_kinds`` maps mount sources to 'dir' or 'file'.
+    controllers to 'v1' or 'v2'; ``mount_kinds`` maps mount sources to 'dir' or 'file';
+    ``etc_files`` lists (host file, path in the container) pairs that dockerlite
+    generates (/etc/hosts, /etc/hostname) and bind-mounts before the task's mounts, so
+    that they stay out of the rootfs (and out of commits).
     """
     mount_kinds = mount_kinds or {}
     lines = [
@@ -74,7 +105,9 @@ def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mo
         'lxc.rootfs.options = noatime',
         'lxc.log.file = %s' % log_file,
         'lxc.log.level = WARN',
-        'lxc.net.0.type = empty',
+    ]
+    lines.extend(network_lines(spec.get('network')))
+    lines += [
         'lxc.autodev = 1',
         'lxc.tty.max = 0',
         'lxc.pty.max = 64',
@@ -105,6 +138,9 @@ def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mo
         lines.append('%s = %d' % (_cgroup_key(layout, 'pids', 'pids.max', 'pids.max'), spec['pids_limit']))
     for key in sorted(spec.get('env') or {}):
         lines.append('lxc.environment = %s=%s' % (key, spec['env'][key]))
+    for source, target in etc_files or ():
+        lines.append('lxc.mount.entry = %s %s none bind,create=file 0 0' % (
+            escape_mount_path(source), escape_mount_path(target.lstrip('/'))))
     for mount in spec.get('mounts') or ():
         options = 'bind,create=%s' % mount_kinds.get(mount['source'], 'dir')
         if mount['read_only']:

@@ -297,23 +297,31 @@ class Store:
         meta['rootfs'] = self.container_paths(name)['rootfs']
         return meta
 
-    def create_container(self, meta, image, config_text):
-        """Snapshot ``image`` into a new container with its config, then move it into place."""
+    def create_container(self, meta, image, config_text, files=None):
+        """Snapshot ``image`` into a new container with its config, then move it into place.
+
+        ``files`` maps more file names in the container's directory (outside the rootfs)
+        to their text, such as the hosts file the config bind-mounts.
+        """
         paths = self.container_paths(meta['name'])
         if os.path.lexists(paths['dir']):
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
         with self._staging() as staged:
             self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
+            for filename, text in sorted((files or {}).items()):
+                write_atomic(os.path.join(staged, filename), text)
             write_atomic(os.path.join(staged, 'config'), config_text)
             write_json(os.path.join(staged, CONTAINER_META), meta)
             os.rename(staged, paths['dir'])
         return self.get_container(meta['name'])
 
-    def update_container(self, meta, config_text):
-        """Rewrite config then metadata; a crash between leaves metadata that still differs
-        from the desired spec, so the next run rewrites both."""
+    def update_container(self, meta, config_text, files=None):
+        """Rewrite ``files`` (as in create_container), config, then metadata; a crash between
+        leaves metadata that still differs from the desired spec, so the next run rewrites all."""
         self._require_lock()
         paths = self.container_paths(meta['name'])
+        for filename, text in sorted((files or {}).items()):
+            write_atomic(os.path.join(paths['dir'], filename), text)
         write_atomic(paths['config'], config_text)
         write_json(paths['meta'], {k: v for k, v in meta.items() if k != 'rootfs'})
         return self.get_container(meta['name'])

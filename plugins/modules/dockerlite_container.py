@@ -13,15 +13,19 @@ description:
   - A container is a writable btrfs snapshot of an image (made in constant time, sharing every extent with the image) run under LXC
     with its own PID, network, UTS, IPC and mount namespaces.
   - A change of runtime options (O(command), O(env), O(mounts), O(hostname), O(memory), O(cpus), O(pids_limit),
-    O(capabilities), O(cap_drop), O(autostart)) converges by rewriting the container's LXC config and, if it is
-    running, restarting it; the root filesystem is not touched. Options left out keep their current value.
+    O(capabilities), O(cap_drop), O(autostart), O(network)) converges by rewriting the container's LXC config and, if
+    it is running, restarting it; the root filesystem is not touched. Options left out keep their current value.
   - A change of O(image) would replace the root filesystem and the data in it, so it is refused unless
     O(recreate=true).
   - "Secure by default: the device cgroup denies every device but C(null), C(zero), C(full), C(random),
     C(urandom), C(tty), C(console), C(ptmx) and the C(pts) ptys (so a container cannot open the block device under
     the store); the capability bounding set lacks C(sys_module), C(sys_rawio), C(sys_time), C(mac_admin) and
     C(mac_override) unless O(capabilities) adds them; C(/proc) is mounted C(proc:mixed), C(/sys) read-only; LXC's
-    common seccomp profile applies when installed; the network namespace has only loopback."
+    common seccomp profile applies when installed; the network namespace has only loopback unless O(network) attaches
+    it to a bridge."
+  - The container's C(/etc/hosts) (C(localhost), and its address, or C(127.0.1.1) without one, with its host name
+    and name) and C(/etc/hostname) are generated in the container's directory and bind-mounted, like Docker does,
+    so they never become part of the root filesystem or of a commit.
   - The LXC config is written by the module and does not include C(/etc/lxc/default.conf) or LXC's C(common.conf).
 extends_documentation_fragment:
   - dockerlite.core.store
@@ -76,8 +80,52 @@ options:
         type: bool
         default: false
   hostname:
-    description: Host name inside the container; defaults to the container name.
+    description: Host name inside the container (and in its C(/etc/hostname) and C(/etc/hosts)); defaults to the
+      container name.
     type: str
+  network:
+    description:
+      - The container's network. Left out, an existing container keeps its network and a new one gets V(none).
+      - Given, it describes the whole network; suboptions left out take their defaults (but see O(network.ipv4)).
+      - An address belongs to its container and is kept in the container's metadata in the store; the addresses in
+        use are read from the store's containers under the store lock, so parallel runs never hand out one address
+        twice, and removing a container frees its address. Addresses used on the bridge by anything but this store's
+        containers are not known; give such a bridge to one store only, or use static addresses.
+    type: dict
+    suboptions:
+      mode:
+        description:
+          - V(none) gives the container only loopback.
+          - V(bridge) attaches it to O(network.bridge) through a veth pair (C(eth0) inside), with a static IPv4
+            address, the default route via the gateway, and a MAC address derived from the IPv4 address. LXC
+            configures both before PID 1 starts.
+          - Default V(bridge) when O(network.bridge), O(network.ipv4) or O(network.gateway) is given, else V(none).
+        type: str
+        choices: [none, bridge]
+      bridge:
+        description:
+          - The host's bridge to attach to; default V(dlbr0) (as made by the P(dockerlite.core.network#role) role).
+          - The task fails, naming it, when the host has no bridge of that name.
+        type: str
+      ipv4:
+        description:
+          - V(auto) (the default) allocates the lowest free host address of the subnet of the bridge's (first) IPv4
+            address; the network and broadcast addresses, the gateway and the bridge's own addresses are never
+            handed out. A container keeps its address across stop, start and config changes as long as it still
+            fits the bridge's subnet.
+          - V(a.b.c.d/nn) or V(a.b.c.d) asks for a static address (without a prefix, the prefix of the bridge's
+            subnet that holds it). It must lie in a subnet of the bridge (when the bridge has an IPv4 address); one
+            that another container of the store holds is refused, naming that container.
+        type: str
+      gateway:
+        description: Default route of the container; defaults to the bridge's own address in the container's subnet
+          (none when the bridge has no address there).
+        type: str
+  wait_for_ipv4:
+    description:
+      - In bridge mode, after starting the container, wait (up to 10 seconds) until its IPv4 address is configured
+        on its C(eth0), and fail otherwise. Default V(true) in bridge mode; ignored in mode V(none).
+    type: bool
   memory:
     description: Memory limit, in bytes or with a unit (V(512m), V(1g); powers of 1024).
     type: str
@@ -165,6 +213,29 @@ EXAMPLES = r'''
     cleanup: true
   register: once
 
+# Two containers on the bridge dlbr0 (see the dockerlite.core.network role): one serves a file, the other
+# fetches it by address.
+- name: Serve a file with busybox httpd (gets the lowest free address of dlbr0's subnet, say 10.213.0.2)
+  dockerlite.core.dockerlite_container:
+    name: server
+    image: busybox
+    command: [/bin/sh, -c, "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"]
+    network:
+      bridge: dlbr0
+  register: server
+
+- name: Fetch the file from a second container with a static address
+  dockerlite.core.dockerlite_container:
+    name: client
+    image: busybox
+    command: [wget, -q, -O-, "http://{{ server.container.ipv4 }}/index.html"]
+    network:
+      bridge: dlbr0
+      ipv4: 10.213.0.50/24
+    detach: false
+    cleanup: true
+  register: client   # client.stdout == "hello\n"
+
 - name: Freeze a container
   dockerlite.core.dockerlite_container:
     name: web
@@ -244,6 +315,15 @@ container:
     stop_signal:
       description: The signal sent to PID 1 for a graceful stop.
       type: str
+    network:
+      description: The container's network; C(mode) V(none), or V(bridge) with C(bridge), C(ipv4) (the address with its
+        prefix, as allocated) and C(gateway) (or V(null)).
+      type: dict
+      sample: {mode: bridge, bridge: dlbr0, ipv4: 10.213.0.2/24, gateway: 10.213.0.1}
+    ipv4:
+      description: The container's IPv4 address without prefix, or V(null) in network mode V(none).
+      type: str
+      sample: 10.213.0.2
 actions:
   description: What the task did (or would do in check mode), in order, such as V(create), V(update_config),
     V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove).
@@ -277,36 +357,14 @@ stderr_lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
+    CONTAINER_OPTIONS, ContainerManager)
 from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(
-            name=dict(type='str', required=True),
-            image=dict(type='str'),
-            state=dict(type='str', default='started',
-                       choices=['present', 'started', 'stopped', 'restarted', 'frozen', 'absent']),
-            command=dict(type='raw'),
-            env=dict(type='dict'),
-            mounts=dict(type='list', elements='dict', options=dict(
-                source=dict(type='path', required=True),
-                target=dict(type='str', required=True),
-                read_only=dict(type='bool', default=False),
-            )),
-            hostname=dict(type='str'),
-            memory=dict(type='str'),
-            cpus=dict(type='float'),
-            pids_limit=dict(type='int'),
-            capabilities=dict(type='list', elements='str'),
-            cap_drop=dict(type='list', elements='str'),
-            autostart=dict(type='bool'),
-            recreate=dict(type='bool', default=False),
-            detach=dict(type='bool', default=True),
-            cleanup=dict(type='bool', default=False),
-            timeout=dict(type='int'),
-        ),
+        argument_spec=argument_spec(**CONTAINER_OPTIONS),
         supports_check_mode=True,
     )
     run_module(module, ContainerManager)

@@ -21,6 +21,7 @@ import struct
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.dockerlite.core.plugins.module_utils.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 
 MODULES = 'ansible_collections.dockerlite.core.plugins.modules.'
@@ -148,6 +149,7 @@ class FakeLxc:
 
     MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'execute')
     PID = 4242
+    ADDRESS_LINE = 'lxc.net.0.ipv4.address = '
 
     def __init__(self, lxcpath, calls=None):
         self.lxcpath = lxcpath
@@ -198,6 +200,19 @@ class FakeLxc:
         self.calls.append(('stop', name, timeout, halt_signal, self.halt_signal_in_config(name)))
         self.states[name] = 'stopped'
 
+    def ipv4_addresses(self, name, interface):
+        """What LXC would have configured: the address in the config, while the container runs."""
+        self.calls.append(('ipv4_addresses', name, interface))
+        if self.states.get(name, 'stopped') == 'stopped':
+            return []
+        return [line[len(self.ADDRESS_LINE):].split('/')[0] for line in self._config(name).split('\n')
+                if line.startswith(self.ADDRESS_LINE)]
+
+    def wait_for_ipv4(self, name, address, interface, timeout):
+        self.calls.append(('wait_for_ipv4', name, address, interface))
+        if address not in self.ipv4_addresses(name, interface):
+            raise AssertionError('waited for %s in container %s, which does not have it' % (address, name))
+
     def freeze(self, name):
         self._config(name)
         self._expect(name, 'freeze', ('running',))
@@ -222,6 +237,21 @@ class FakeLxc:
         return self.execute_result
 
 
+class FakeHostNetwork:
+    """The HostNetwork interface: bridges kept in a dict of name -> Bridge."""
+
+    def __init__(self, calls=None):
+        self.bridges = {}
+        self.calls = [] if calls is None else calls
+
+    def add_bridge(self, name, *addresses, up=True):
+        self.bridges[name] = Bridge(name, addresses, up)
+
+    def bridge(self, name):
+        self.calls.append(('bridge', name))
+        return self.bridges.get(name)
+
+
 class FakeHost:
     """One host: a store root with its btrfs and LXC stand-ins, shared by successive module runs.
 
@@ -233,6 +263,7 @@ class FakeHost:
         self.calls = []
         self.btrfs = FakeBtrfs(fstype, self.calls)
         self.lxc = FakeLxc(os.path.join(os.path.abspath(self.root), 'containers'), self.calls)
+        self.network = FakeHostNetwork(self.calls)
 
     def _lxc_factory(self, lxcpath):
         assert lxcpath == self.lxc.lxcpath
@@ -279,7 +310,10 @@ def module_params(module, **given):
 
 def run_manager(host, manager_class, module, check_mode=False, **given):
     params = module_params(module, root=host.root, **given)
-    return manager_class(params, host.store(), check_mode=check_mode).run()
+    manager = manager_class(params, host.store(), check_mode=check_mode)
+    if hasattr(manager, 'host_network'):
+        manager.host_network = host.network
+    return manager.run()
 
 
 class DeterministicIds:

@@ -345,3 +345,54 @@ def test_random_values_add_no_line(seed):
         assert_no_injection(checked[0], checked[1], rng.choice([V1, V2]))
     # The generator must reach the renderer often enough for the test to mean something.
     assert accepted >= 15
+
+
+# -- network and the generated /etc files ------------------------------------------
+
+BRIDGED = {'mode': 'bridge', 'bridge': 'dlbr0', 'ipv4': '10.213.0.2/24', 'gateway': '10.213.0.1'}
+
+
+def test_network_none_is_loopback_only():
+    """Without flags up, LXC leaves lo down: not even 127.0.0.1 would work."""
+    for network in (None, {'mode': 'none'}):
+        text = render(network=network)
+        assert [(key, value) for key, value in entries(text) if key.startswith('lxc.net.')] == \
+            [('lxc.net.0.type', 'empty'), ('lxc.net.0.flags', 'up')]
+
+
+def test_network_bridge():
+    text = render(network=BRIDGED)
+    assert [(key, value) for key, value in entries(text) if key.startswith('lxc.net.')] == [
+        ('lxc.net.0.type', 'veth'),
+        ('lxc.net.0.link', 'dlbr0'),
+        ('lxc.net.0.flags', 'up'),
+        ('lxc.net.0.name', 'eth0'),
+        ('lxc.net.0.hwaddr', '02:d1:0a:d5:00:02'),
+        # LXC 5.0 computes a wrong broadcast address (0.0.0.255) when none is given.
+        ('lxc.net.0.ipv4.address', '10.213.0.2/24 10.213.0.255'),
+        ('lxc.net.0.ipv4.gateway', '10.213.0.1'),
+    ]
+
+
+def test_network_bridge_without_gateway():
+    text = render(network=dict(BRIDGED, ipv4='172.16.5.9/12', gateway=None))
+    assert values(text, 'lxc.net.0.ipv4.address') == ['172.16.5.9/12 172.31.255.255']
+    assert values(text, 'lxc.net.0.ipv4.gateway') == []
+
+
+def test_each_key_once_on_a_bridge():
+    keys = [key for key, _value in entries(render(network=BRIDGED))]
+    assert {key for key in keys if keys.count(key) > 1} == {'lxc.cgroup.devices.allow'}
+
+
+def test_generated_etc_files_come_before_the_tasks_mounts():
+    """A task's own mount over /etc/hosts (or all of /etc) is mounted later, so it wins."""
+    mounts = [{'source': '/srv/hosts', 'target': '/etc/hosts', 'read_only': True}]
+    text = render_config('web', make_spec(mounts=mounts), ROOTFS, LOG, V1, None, {'/srv/hosts': 'file'},
+                         [('/var/lib/dl/containers/my web/hosts', '/etc/hosts'),
+                          ('/var/lib/dl/containers/my web/hostname', '/etc/hostname')])
+    assert values(text, 'lxc.mount.entry') == [
+        '/var/lib/dl/containers/my\\040web/hosts etc/hosts none bind,create=file 0 0',
+        '/var/lib/dl/containers/my\\040web/hostname etc/hostname none bind,create=file 0 0',
+        '/srv/hosts etc/hosts none bind,create=file,ro 0 0',
+    ]
