@@ -15,15 +15,8 @@ from ansible_collections.dockerlite.core.plugins.module_utils.changes import dis
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import image_ref, validate_container_name
-
-
-def configured_ipv4(spec):
-    """The address a bridged container is given, without its prefix length; None otherwise."""
-    network = spec.get('network') or {}
-    if network.get('mode') != 'bridge' or not network.get('ipv4'):
-        return None
-    return network['ipv4'].partition('/')[0]
 
 
 def container_view(meta, state, pid):
@@ -31,7 +24,7 @@ def container_view(meta, state, pid):
     view = dict(meta.get('spec') or {})
     view.update({
         'name': meta['name'], 'id': meta['id'], 'image': meta.get('image'), 'image_id': meta.get('image_id'),
-        'state': state, 'pid': pid, 'ipv4': configured_ipv4(view), 'created': meta.get('created'),
+        'state': state, 'pid': pid, 'ipv4': container_ipv4(view.get('network')), 'created': meta.get('created'),
         'rootfs': meta['rootfs'],
     })
     return view

@@ -26,6 +26,9 @@ BUSYBOX_FILES = (
     ('etc/passwd', 0o644, 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n'),
     ('etc/group', 0o644, 'root:x:0:root\nnogroup:x:65534:\n'),
     ('etc/hosts', 0o644, '127.0.0.1\tlocalhost\n::1\tlocalhost\n'),
+    # The mount targets of the hosts and hostname files containers get bind-mounted:
+    # present in the image, so starting a container adds nothing to its rootfs.
+    ('etc/hostname', 0o644, 'localhost\n'),
     ('etc/inittab', 0o644, '::sysinit:/etc/init.d/rcS\n'),
     ('etc/init.d/rcS', 0o755, '#!/bin/sh\n# dockerlite busybox image: nothing to start by default.\n'),
 )

@@ -14,7 +14,8 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.plugins.module_utils.info_manager import (
-    ContainerInfoManager, ImageInfoManager, configured_ipv4)
+    ContainerInfoManager, ImageInfoManager)
+from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, listing, run_manager, store_state)
 
@@ -94,8 +95,8 @@ def test_container_info_reports_state_and_settings(host):
     ({'network': {'mode': 'none'}}, None),
     ({'network': {'mode': 'bridge', 'bridge': 'dlbr0', 'ipv4': '10.1.0.5/24', 'gateway': None}}, '10.1.0.5'),
 ])
-def test_configured_ipv4(spec, address):
-    assert configured_ipv4(spec) == address
+def test_container_view_ipv4(spec, address):
+    assert container_ipv4(spec.get('network')) == address
 
 
 def test_changes_of_a_stopped_container(host):
