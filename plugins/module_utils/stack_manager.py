@@ -1,0 +1,438 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""dockerlite_stack: converge a list of containers in one run, each through ContainerManager.
+
+One store session for the whole stack. Every member is validated and planned before
+anything is changed; then the plans are carried out in three waves: the stops that come
+before a store change, the store changes one container at a time (btrfs snapshots and
+fsyncs do not overlap well), and the starts (and freezes) after them. The stop and start
+waves run in up to ``parallel`` forked worker processes, since python3-lxc keeps the GIL
+while LXC starts or stops a container and most of a start is spent waiting for the
+kernel.
+
+Membership lives in ``<root>/stacks/<stack>.json``: the members' names with the ids of
+their containers. A recorded member is the stack's only while its container still has
+that id, so ``prune`` never removes a container that was replaced by someone else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import traceback
+
+from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
+    CONTAINER_OPTIONS, ContainerManager)
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+    DockerliteError, MissingLibraryError, ValidationError)
+from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils.network import HostNetwork, container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json, write_json
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
+
+STACKS_DIR = 'stacks'
+STACK_STATES = ('present', 'started', 'stopped', 'absent')
+# Plans are split around their store changes; the actions on either side touch only LXC.
+STORE_ACTIONS = ('create', 'update_config', 'remove')
+RUNTIME_ACTIONS = ('stop', 'start', 'freeze', 'unfreeze')
+DEFAULT_PARALLEL = 8
+# Defaults of dockerlite_container's options, for members planned without task options
+# (unlisted members that are removed).
+MEMBER_DEFAULTS = {key: spec.get('default') for key, spec in CONTAINER_OPTIONS.items()}
+
+
+def member_state(stack_state, own_state):
+    """The state a member is converged to, as dockerlite_stack's ``state`` option documents."""
+    if stack_state == 'absent' or own_state == 'absent':
+        return 'absent'
+    if stack_state == 'stopped':
+        return 'stopped'
+    return own_state or stack_state
+
+
+def split_plan(actions):
+    """(before, store, after): LXC actions before the store changes, the store changes, LXC actions after.
+
+    None when a plan has no such shape (a one-off run); it is then carried out whole, in
+    the store wave. A plan without store changes is all ``after``.
+    """
+    at = [i for i, action in enumerate(actions) if action in STORE_ACTIONS]
+    if not at:
+        before, middle, after = [], [], list(actions)
+    else:
+        before, middle, after = actions[:at[0]], actions[at[0]:at[-1] + 1], actions[at[-1] + 1:]
+    if all(a in RUNTIME_ACTIONS for a in before + after) and all(a in STORE_ACTIONS for a in middle):
+        return list(before), list(middle), list(after)
+    return None
+
+
+def duplicate_names(names):
+    """{name: [indexes]} of the names listed more than once."""
+    seen = {}
+    for index, name in enumerate(names):
+        seen.setdefault(name, []).append(index)
+    return {name: indexes for name, indexes in seen.items() if len(indexes) > 1}
+
+
+def _error_dict(exc):
+    if isinstance(exc, DockerliteError):
+        return {'msg': exc.msg, 'details': exc.details}
+    return {'msg': '%s: %s' % (type(exc).__name__, exc), 'details': {'exception': traceback.format_exc()}}
+
+
+def run_parallel(jobs, workers):
+    """Call every job of ``jobs`` (callables returning a list) in up to ``workers`` forked processes.
+
+    Returns one (returned list, error) pair per job, in order; error is None or
+    {'msg', 'details'}. A job that raised after some of its steps reports them through
+    the ``done`` attribute of the exception, if set. Jobs are handed out one at a time
+    from a pipe, so a slow job does not hold up the others behind it. With one worker
+    or one job, everything runs in this process.
+    """
+    results = [None] * len(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for index, job in enumerate(jobs):
+            results[index] = _call(job)
+        return results
+    queue_read, queue_write = os.pipe()
+    outputs = []
+    for _worker in range(min(workers, len(jobs))):
+        out_read, out_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
+            status = 1
+            try:
+                os.close(queue_write)
+                os.close(out_read)
+                for read_end, _pid in outputs:
+                    os.close(read_end)
+                _worker_loop(jobs, queue_read, out_write)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(out_write)
+        outputs.append((out_read, pid))
+    os.close(queue_read)
+    # Writes of up to PIPE_BUF bytes are atomic, so a reader always gets whole 4-byte records.
+    records = [struct.pack('=I', index) for index in range(len(jobs))]
+    for start in range(0, len(records), 1024):
+        os.write(queue_write, b''.join(records[start:start + 1024]))
+    os.close(queue_write)
+    for out_read, pid in outputs:
+        with os.fdopen(out_read, 'r') as handle:
+            for line in handle:
+                index, done, error = json.loads(line)
+                results[index] = (done, error)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if status:
+            for index, result in enumerate(results):
+                if result is None:
+                    results[index] = ([], {'msg': 'a worker process exited with status %d' % status, 'details': {}})
+    return results
+
+
+def _call(job):
+    try:
+        return job(), None
+    except MissingLibraryError:
+        raise
+    except Exception as exc:  # pylint: disable=broad-except  # reported with its traceback
+        return list(getattr(exc, 'done', [])), _error_dict(exc)
+
+
+def _worker_loop(jobs, queue_read, out_write):  # pragma: no cover - runs in forked workers
+    with os.fdopen(out_write, 'w') as out:
+        while True:
+            record = os.read(queue_read, 4)
+            if len(record) < 4:
+                return
+            index = struct.unpack('=I', record)[0]
+            done, error = _call(jobs[index])
+            out.write(json.dumps([index, done, error], default=str) + '\n')
+            out.flush()
+
+
+class StepsFailed(DockerliteError):
+    """A member's actions stopped at a failure; ``done`` lists those that were carried out."""
+
+    def __init__(self, exc, done):
+        super().__init__(exc.msg, **exc.details)
+        self.done = done
+
+
+class SharedBridges:
+    """The host's bridges, looked up once for all members of a stack."""
+
+    def __init__(self, host_network):
+        self.host_network = host_network
+        self._bridges = {}
+
+    def bridge(self, name):
+        if name not in self._bridges:
+            self._bridges[name] = self.host_network.bridge(name)
+        return self._bridges[name]
+
+
+class Member:
+    """One container of the stack: its label for messages, its manager and its plan."""
+
+    def __init__(self, label, name, manager, listed=True):
+        self.label = label
+        self.name = name
+        self.manager = manager
+        self.listed = listed
+        self.done = []
+        self.run_result = None
+        self.error = None
+
+    def steps(self, actions):
+        """A job that carries out ``actions`` one by one, keeping track of those done."""
+        def job():
+            done = []
+            for action in actions:
+                try:
+                    self.manager.apply([action])
+                except DockerliteError as exc:
+                    raise StepsFailed(exc, done) from exc
+                done.append(action)
+            return done
+        return job
+
+
+class StackManager(Manager):
+    """Converges the containers of one stack in one store session."""
+
+    def __init__(self, params, store, check_mode=False, host_network=None):
+        super().__init__(params, store, check_mode)
+        self.host_network = host_network
+        self.reserved = {}
+        self.members = []
+
+    # -- validation, before the store is read ------------------------------
+
+    def _member_params(self, given):
+        params = dict(MEMBER_DEFAULTS)
+        params.update(given)
+        params.update(root=self.params['root'], state=member_state(self.params['state'], given.get('state')))
+        return params
+
+    def validate(self):
+        """Check the stack's name and every member's options; return [(label, manager, name, ref, given)]."""
+        validate_container_name(self.params['name'], 'stack name')
+        if self.params['parallel'] < 1:
+            raise ValidationError('parallel must be at least 1, got %d' % self.params['parallel'])
+        checked = []
+        for index, given in enumerate(self.params['containers'] or []):
+            label = 'containers[%d] (%s)' % (index, given.get('name'))
+            manager = ContainerManager(self._member_params(given), self.store, self.check_mode)
+            try:
+                checked.append((label, manager) + manager.validate())
+            except ValidationError as exc:
+                raise ValidationError('%s: %s' % (label, exc.msg), **exc.details) from exc
+        duplicates = duplicate_names([name for _label, _manager, name, _ref, _given in checked])
+        if duplicates:
+            name, indexes = sorted(duplicates.items())[0]
+            raise ValidationError('container name %s is listed more than once in stack %s: containers[%s]'
+                                  % (name, self.params['name'], '], containers['.join(str(i) for i in indexes)))
+        return checked
+
+    def run(self):
+        checked = self.validate()
+        with self.store.session(self.check_mode):
+            return self.converge(checked)
+
+    # -- membership --------------------------------------------------------
+
+    def _stacks_dir(self):
+        return os.path.join(self.store.root, STACKS_DIR)
+
+    def _record_path(self, stack):
+        return os.path.join(self._stacks_dir(), '%s.json' % stack)
+
+    def _read_records(self):
+        """{stack: {container: id}} of every stack in the store."""
+        records = {}
+        directory = self._stacks_dir()
+        if os.path.isdir(directory):
+            for filename in sorted(os.listdir(directory)):
+                if filename.endswith('.json'):
+                    data = read_json(os.path.join(directory, filename))
+                    records[data['stack']] = dict(data['containers'])
+        return records
+
+    def _ids(self, names):
+        """{name: id} of the containers of those names that exist."""
+        ids = {}
+        for name in names:
+            container = self.store.get_container(name)
+            if container is not None:
+                ids[name] = container['id']
+        return ids
+
+    def _sync_record(self, stack, recorded, names):
+        """Record the members of ``names`` that exist, if that changes the record; return (action, members)."""
+        members = self._ids(names)
+        path = self._record_path(stack)
+        if members == recorded:
+            return None, members
+        if members:
+            os.makedirs(self._stacks_dir(), exist_ok=True)
+            write_json(path, {'stack': stack, 'containers': members})
+            return 'record', members
+        if os.path.exists(path):
+            os.unlink(path)
+            return 'remove', members
+        return None, members
+
+    # -- planning ----------------------------------------------------------
+
+    def converge(self, checked):
+        """Plan every member, then carry the plans out; the store session must be open."""
+        stack = self.params['name']
+        records = self._read_records()
+        recorded = records.get(stack, {})
+        listed = [name for _label, _manager, name, _ref, _given in checked]
+        current_ids = self._ids(set(recorded) | set(listed))
+        owned = sorted(name for name, cid in recorded.items() if current_ids.get(name) == cid)
+        self._refuse_others(stack, records, checked, current_ids)
+
+        bridges = SharedBridges(self.host_network or HostNetwork())
+        for label, manager, name, ref, given in checked:
+            self._plan(Member(label, name, manager), bridges, ref, given)
+        removing = self.params['state'] == 'absent' or self.params['prune']
+        for name in owned:
+            if name in listed:
+                continue
+            if removing:
+                params = dict(MEMBER_DEFAULTS, name=name, state='absent', root=self.params['root'])
+                manager = ContainerManager(params, self.store, self.check_mode)
+                self._plan(Member('container %s' % name, name, manager, listed=False), bridges, None, None)
+            else:
+                self.warnings.append('container %s belongs to stack %s but is no longer listed; prune: true '
+                                     'removes it' % (name, stack))
+        # Members once the plans are carried out: the listed ones that are not to be removed
+        # (by state absent, or by cleanup after a one-off run), and the unlisted ones that are kept.
+        wanted = {m.name for m in self.members if m.listed and m.manager.tracker.diff()['after']['state'] != 'absent'}
+        after_members = sorted(wanted | (set() if removing else set(owned) - set(listed)))
+        if self.check_mode:
+            record_action = self._predict_record(recorded, after_members, current_ids)
+        else:
+            self._execute()
+            # Also after a failure: whatever of the stack exists stays recorded.
+            record_action, members = self._sync_record(stack, recorded, set(owned) | wanted)
+            after_members = sorted(members)
+        return self._result(stack, sorted(recorded), after_members, record_action)
+
+    def _refuse_others(self, stack, records, checked, current_ids):
+        """A listed container that another stack holds is refused, before anything changes."""
+        for label, _manager, name, _ref, _given in checked:
+            for other, members in sorted(records.items()):
+                if other != stack and name in current_ids and members.get(name) == current_ids[name]:
+                    raise ValidationError('%s: container %s belongs to stack %s; remove it from that stack first'
+                                          % (label, name, other), stack=other)
+
+    def _plan(self, member, bridges, ref, given):
+        manager = member.manager
+        manager.host_network = bridges
+        # Addresses planned for earlier members are not in the store yet.
+        manager.reserved = self.reserved
+        try:
+            manager.plan(member.name, ref, given)
+        except MissingLibraryError:
+            raise
+        except DockerliteError as exc:
+            raise DockerliteError('%s: %s' % (member.label, exc.msg), **exc.details) from exc
+        ipv4 = container_ipv4(manager.tracker.diff()['after'].get('network') or {})
+        if ipv4:
+            self.reserved[ipv4] = member.name
+        self.members.append(member)
+
+    def _predict_record(self, recorded, after_members, current_ids):
+        """The record action a real run would report (new containers get new ids)."""
+        if not after_members:
+            return 'remove' if recorded else None
+        if sorted(recorded) != after_members or any('create' in m.manager.actions for m in self.members):
+            return 'record'
+        if any(recorded[name] != current_ids.get(name) for name in after_members):
+            return 'record'
+        return None
+
+    # -- execution ---------------------------------------------------------
+
+    def _execute(self):
+        """Carry the plans out in three waves; stop after a wave in which a member failed."""
+        waves = ([], [], [])
+        for member in self.members:
+            parts = split_plan(member.manager.actions)
+            if parts is None:
+                waves[1].append((member, None))
+                continue
+            for wave, part in zip(waves, parts):
+                if part:
+                    wave.append((member, part))
+        for number, wave in enumerate(waves):
+            if number == 1:
+                self._store_wave(wave)
+            else:
+                outcomes = run_parallel([member.steps(part) for member, part in wave], self.params['parallel'])
+                for (member, _part), (done, error) in zip(wave, outcomes):
+                    member.done.extend(done)
+                    member.error = error
+            if any(member.error for member, _part in wave):
+                return
+
+    @staticmethod
+    def _store_wave(wave):
+        """Store changes (and one-off runs), one member at a time, in this process, up to the first failure."""
+        for member, part in wave:
+            if part is None:
+                try:
+                    member.run_result = member.manager.apply()
+                except DockerliteError as exc:
+                    member.error = _error_dict(exc)
+                    return
+                member.done.extend(member.manager.actions)
+                continue
+            done, member.error = _call(member.steps(part))
+            member.done.extend(done)
+            if member.error:
+                return
+
+    # -- result ------------------------------------------------------------
+
+    def _result(self, stack, before_members, after_members, record_action):
+        reports = [member.manager.report(member.run_result) for member in self.members]
+        for member, entry in zip(self.members, reports):
+            if entry.get('failed') and not member.error:
+                # A one-off run that failed: the rest of the stack went on, as the container module does.
+                member.error = {'msg': entry['msg'], 'details': {}}
+        failed = [m for m in self.members if m.error]
+        entries, actions, before, after = [], [], {}, {}
+        for member, entry in zip(self.members, reports):
+            for warning in entry.pop('warnings', []):
+                self.warnings.append('%s: %s' % (member.label, warning))
+            diff = entry.pop('diff')
+            if failed:
+                entry.update(actions=list(member.done), changed=bool(member.done))
+            if member.error:
+                entry.update(member.error['details'], failed=True, msg=member.error['msg'])
+                if 'exception' in member.error['details']:
+                    self.warnings.append('%s: %s' % (member.label, member.error['details']['exception']))
+            if entry['actions'] or diff['before'] != diff['after']:
+                before[member.name], after[member.name] = diff['before'], diff['after']
+            actions.extend({'what': 'container', 'name': member.name, 'action': action}
+                           for action in entry['actions'])
+            entries.append(dict(entry, name=member.name))
+        if record_action:
+            actions.append({'what': 'stack', 'name': stack, 'action': record_action})
+        result = dict(changed=bool(actions), actions=actions,
+                      diff={'before': {'members': before_members, 'containers': before},
+                            'after': {'members': after_members, 'containers': after}},
+                      stack={'name': stack, 'members': after_members}, containers=entries)
+        if failed:
+            result.update(failed=True, msg='; '.join('%s: %s' % (m.label, m.error['msg']) for m in failed))
+        if self.warnings:
+            result['warnings'] = list(self.warnings)
+        return result

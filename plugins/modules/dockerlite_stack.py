@@ -1,0 +1,267 @@
+#!/usr/bin/python
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: dockerlite_stack
+short_description: Converge a group of dockerlite containers on one host in one task
+version_added: 0.1.0
+description:
+  - Converges every container of O(containers) in one module run, the way community.docker's docker_compose_v2 converges
+    a project, instead of one task (and one module start) per container. Each member takes the options of
+    M(dockerlite.core.dockerlite_container) and is converged by the same code, with the same validation, check mode and
+    diff.
+  - Every member is validated and planned, under the store lock, before anything is changed; a bad member (an invalid
+    option, a missing image, a duplicate name, a container of another stack, ...) fails the task with a message naming
+    it, and nothing is touched.
+  - The plans are then carried out in three waves, each member's actions in its own order; the stops that must come
+    before a store change, the store changes (create, update config, remove, and one-off runs) one container at a
+    time, and the starts (and freezes). The stop and start waves run in up to O(parallel) processes at once.
+  - A failure ends the run; the store wave stops at the failed member, a stop or start wave finishes what it has
+    begun, and no later wave runs. C(containers) then tells what was done to each member, the stack's record holds
+    every member that exists, and the task fails naming the member. A one-off run (O(containers[].detach=false))
+    whose command fails does not hold up the other members, but fails the task too.
+  - "Membership: the stack records its members in C(<root>/stacks/<name>.json), with the id of each member's container.
+    A container is the stack's while it has the recorded id: listing a container that exists and belongs to no stack
+    adopts it; a container of another stack is refused; a member removed or recreated by other means is no longer
+    the stack's. So O(prune) never removes a container the stack does not own, and O(state=absent) removes only
+    those and the containers the task lists."
+extends_documentation_fragment:
+  - dockerlite.core.store
+  - dockerlite.core.store.attributes
+options:
+  name:
+    description: Stack name; letters, digits, V(_), V(.) and V(-), starting with a letter or digit, at most 64.
+    type: str
+    required: true
+  state:
+    description:
+      - V(started) makes sure every member exists and runs, V(present) that every member exists; a member's own
+        O(containers[].state) overrides either.
+      - V(stopped) makes sure every member exists and does not run, whatever its own O(containers[].state) says, except
+        that a member whose own state is V(absent) is removed.
+      - V(absent) stops and removes every member, listed or recorded, and forgets the stack.
+      - Unlisted members (see O(prune)) are left as they are unless they are removed.
+    type: str
+    choices: [present, started, stopped, absent]
+    default: started
+  prune:
+    description:
+      - Remove the stack's members that O(containers) no longer lists.
+      - Without it they are left alone, stay members (so a later O(prune=true) removes them) and the task warns about
+        them. Containers that are not the stack's are never removed.
+    type: bool
+    default: false
+  parallel:
+    description:
+      - How many containers are started or stopped at the same time, each in a worker process. Store changes are made
+        one container at a time whatever this says. V(1) does everything in the module's own process.
+    type: int
+    default: 8
+  containers:
+    description:
+      - The members, each with the options of M(dockerlite.core.dockerlite_container) (see there for the details).
+      - Member names must be unique within the list.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Container name.
+        type: str
+        required: true
+      image:
+        description: Image to create the container from; see M(dockerlite.core.dockerlite_container).
+        type: str
+      state:
+        description:
+          - The member's own state, as for M(dockerlite.core.dockerlite_container); default the stack's O(state).
+          - V(absent) removes the container (it is then no member); see O(state) for how the stack's state applies.
+        type: str
+        choices: [present, started, stopped, restarted, frozen, absent]
+      command:
+        description: Command run as PID 1, a list or a string split like a shell would.
+        type: raw
+      env:
+        description: Environment variables, added to the image's.
+        type: dict
+      mounts:
+        description: Bind mounts from the host.
+        type: list
+        elements: dict
+        suboptions:
+          source:
+            description: Absolute path on the host.
+            type: path
+            required: true
+          target:
+            description: Absolute path in the container.
+            type: str
+            required: true
+          read_only:
+            description: Mount read-only.
+            type: bool
+            default: false
+      hostname:
+        description: Host name inside the container.
+        type: str
+      network:
+        description: The container's network; see M(dockerlite.core.dockerlite_container).
+        type: dict
+        suboptions:
+          mode:
+            description: V(none) (loopback only) or V(bridge).
+            type: str
+            choices: [none, bridge]
+          bridge:
+            description: The host's bridge; default V(dlbr0).
+            type: str
+          ipv4:
+            description: V(auto) or a static address.
+            type: str
+          gateway:
+            description: Default route of the container.
+            type: str
+      wait_for_ipv4:
+        description: In bridge mode, wait for the address after a start.
+        type: bool
+      memory:
+        description: Memory limit, in bytes or with a unit.
+        type: str
+      cpus:
+        description: CPU limit in CPUs.
+        type: float
+      pids_limit:
+        description: Most processes the container may have.
+        type: int
+      capabilities:
+        description: Capabilities to keep that are dropped by default.
+        type: list
+        elements: str
+      cap_drop:
+        description: Further capabilities to drop.
+        type: list
+        elements: str
+      autostart:
+        description: Write C(lxc.start.auto).
+        type: bool
+      recreate:
+        description: Allow recreating the container from a different image.
+        type: bool
+        default: false
+      detach:
+        description: With V(false), run the command once (in the store wave) and return C(rc), C(stdout), C(stderr).
+        type: bool
+        default: true
+      cleanup:
+        description: With O(containers[].detach=false), remove the container after the command has run.
+        type: bool
+        default: false
+      timeout:
+        description: Seconds to wait for a graceful stop before the container is killed (default 10).
+        type: int
+notes:
+  - The stack's own record lives beside the containers, in C(<root>/stacks); it is written, atomically and under the
+    store lock, after the containers are converged (also when a member failed). A run that is killed before it leaves
+    new containers unrecorded; listed again, they are adopted.
+seealso:
+  - module: dockerlite.core.dockerlite_container
+author:
+  - dockerlite.core maintainers (!UNKNOWN)
+'''
+
+EXAMPLES = r'''
+- name: Converge a web server and two workers, and remove members no longer listed
+  dockerlite.core.dockerlite_stack:
+    name: shop
+    prune: true
+    containers:
+      - name: shop-web
+        image: busybox
+        command: [/bin/sh, -c, "mkdir -p /www && exec httpd -f -p 80 -h /www"]
+        network:
+          bridge: dlbr0
+      - name: shop-worker1
+        image: busybox
+        command: [/bin/sh, -c, exec sleep infinity]
+        memory: 64m
+      - name: shop-worker2
+        image: busybox
+        command: [/bin/sh, -c, exec sleep infinity]
+        state: stopped
+  register: shop
+
+- name: Stop every member
+  dockerlite.core.dockerlite_stack:
+    name: shop
+    state: stopped
+    containers: "{{ shop_containers }}"
+
+- name: Remove the stack
+  dockerlite.core.dockerlite_stack:
+    name: shop
+    state: absent
+'''
+
+RETURN = r'''
+stack:
+  description: The stack after the task (in check mode, as it would be).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Stack name.
+      type: str
+    members:
+      description: Names of the stack's containers, sorted.
+      type: list
+      elements: str
+  sample: {name: shop, members: [shop-web, shop-worker1, shop-worker2]}
+containers:
+  description:
+    - One result per container the task converged, listed members first, in their order, then the unlisted members
+      that were removed; each is what M(dockerlite.core.dockerlite_container) returns (C(container), C(actions),
+      C(changed), and C(rc), C(stdout), C(stderr) of a one-off run) plus C(name).
+    - After a failure, C(actions) holds what was done; the failed member has C(failed) and C(msg).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: shop-web, changed: true, actions: [create, start], container: {name: shop-web, state: running}}]
+actions:
+  description: What the task did (or would do in check mode), member by member in the order of O(containers), then
+    the record of the stack (V(record) when it was written, V(remove) when it was deleted).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{what: container, name: shop-web, action: create}, {what: container, name: shop-web, action: start},
+           {what: stack, name: shop, action: record}]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import CONTAINER_OPTIONS, STATES
+from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
+from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import (
+    DEFAULT_PARALLEL, STACK_STATES, StackManager)
+
+
+def main():
+    member_options = dict(CONTAINER_OPTIONS, state=dict(type='str', choices=list(STATES)))
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='started', choices=list(STACK_STATES)),
+            prune=dict(type='bool', default=False),
+            parallel=dict(type='int', default=DEFAULT_PARALLEL),
+            containers=dict(type='list', elements='dict', default=[], options=member_options),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, StackManager)
+
+
+if __name__ == '__main__':
+    main()
