@@ -21,15 +21,10 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    DeterministicIds, FakeHost, listing, module_params, run_manager, store_state)
+    FakeHost, listing, module_params, run_manager, store_state)
 
 SLEEP = ['sleep', '3600']
 BR0 = {'bridge': 'br0'}
-
-
-@pytest.fixture
-def ids(monkeypatch):
-    return DeterministicIds(monkeypatch)
 
 
 @pytest.fixture

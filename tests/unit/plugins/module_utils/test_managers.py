@@ -20,7 +20,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    DeterministicIds, FakeHost, listing, module_params, run_manager, store_state)
+    FakeHost, listing, module_params, run_manager, store_state)
 
 MODULES = {
     'image': (ImageManager, 'dockerlite_image'),
@@ -46,11 +46,6 @@ class Context:
 @pytest.fixture
 def ctx(tmp_path):
     return Context(tmp_path)
-
-
-@pytest.fixture
-def ids(monkeypatch):
-    return DeterministicIds(monkeypatch)
 
 
 def run(host, kind, check_mode=False, **params):

@@ -27,14 +27,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils.image_manager impo
 from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import (
     StackManager, duplicate_names, member_state, run_parallel, split_plan)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    DeterministicIds, FakeHost, listing, run_manager, store_state)
+    FakeHost, listing, run_manager, store_state)
 
 SLEEP = ['sleep', '3600']
-
-
-@pytest.fixture
-def ids(monkeypatch):
-    return DeterministicIds(monkeypatch)
 
 
 @pytest.fixture
