@@ -21,6 +21,7 @@ Settings, from the environment:
   BENCH_REPEAT      runs of each import probe (default 7)
   BENCH_LOOP_SIZE   apparent size of the sparse loop file (default 8G)
   BENCH_TMPDIR      where the temporary directory goes (default: $TMPDIR or /tmp)
+  BENCH_STACK_N     containers in the one dockerlite_stack task (default 100; 0 skips it)
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ TARGET_RERUN = 1.05       # unchanged rerun per container <= 1.05 x that floor
 TARGET_COMMIT = 1.5       # commit of 1 GiB synced <= 1.5 x commit of 1 MiB synced
 TARGET_DISK_MIB = 1.0     # N containers of one image use <= image + N x 1 MiB
 TARGET_PEER = 8.0         # create+start >= 8 x faster than community.general.lxc_container
+TARGET_STACK_CREATE = 8.0  # dockerlite_stack create+start of 100, one task <= 8 x Ansible's per-task floor
+TARGET_STACK_RERUN = 3.0   # its unchanged rerun <= 3 x that floor
+STACK_MODULE = 'dockerlite.core.dockerlite_stack'
+STACK_FLOOR_TASKS = 10     # separate file no-op tasks per run of the stack's per-task floor
 
 
 class BenchError(Exception):
@@ -108,6 +113,7 @@ class Settings:
         self.split_n = int(os.environ.get('BENCH_SPLIT_N', '10'))
         self.loop_size = os.environ.get('BENCH_LOOP_SIZE', '8G')
         self.tmp_parent = os.environ.get('BENCH_TMPDIR') or None
+        self.stack_n = int(os.environ.get('BENCH_STACK_N', '100'))
         self.bin = os.path.dirname(sys.executable)
 
 
@@ -575,6 +581,81 @@ def measure_peer(ws, fleet):
     fleet['peer_rerun'] = loop_figures(rerun['tasks'][0], n)
 
 
+def stack_floor(ws, label):
+    """Ansible's per-task floor: STACK_FLOOR_TASKS separate no-op file tasks, ms per task."""
+    tasks = [{'name': 'floor %d' % index, FLOOR_MODULE: FLOOR_ARGS} for index in range(STACK_FLOOR_TASKS)]
+    times = ws.ansible.play(label, tasks)['tasks']
+    return (times[-1]['end'] - times[0]['start']) * 1000.0 / len(times)
+
+
+def running_names(ws, prefix):
+    lxcpath = os.path.join(ws.root, 'containers')
+    active = run(['lxc-ls', '--active', '--line', '-P', lxcpath]).split() if os.path.isdir(lxcpath) else []
+    return [name for name in active if name.startswith(prefix)]
+
+
+def existing_names(ws, prefix):
+    lxcpath = os.path.join(ws.root, 'containers')
+    return [name for name in (os.listdir(lxcpath) if os.path.isdir(lxcpath) else []) if name.startswith(prefix)]
+
+
+def measure_stack(ws, results):
+    """Figure 6: one dockerlite_stack task converging BENCH_STACK_N containers (create+start), the same
+    task again (unchanged) and state=absent, against Ansible's per-task floor, measured just before and
+    just after. The stack plays run with the timed interpreter, so each task splits into the module
+    process (one, with its forked start/stop workers) and the controller's share; the module's
+    imports are probed from the payload zip, as for dockerlite_container."""
+    n = ws.settings.stack_n
+    if n <= 0:
+        return
+    stack_names = names(ws, 'st', n)
+    prefix = '%sst%d-' % (ws.prefix, n)
+    stack_name = ws.prefix + 'stack'
+    members = [{'name': name, 'image': IMAGE, 'command': COMMAND} for name in stack_names]
+    parallel = option_default_parallel(ws)
+    figures = {'n': n, 'parallel': parallel, 'floor_before_ms': stack_floor(ws, 'stack-floor-%d' % n)}
+    keep = os.path.join(ws.tmp, 'keep-stack')
+    for phase, state in (('create', 'started'), ('rerun', 'started'), ('absent', 'absent')):
+        label = 'stack-%s-%d' % (phase, n)
+        process_log = os.path.join(ws.tmp, label + '.processes')
+        env = {'BENCH_PROCESS_LOG': process_log}
+        if phase == 'create':
+            env.update(ANSIBLE_KEEP_REMOTE_FILES='1', ANSIBLE_REMOTE_TMP=keep)
+        task = {'name': phase, STACK_MODULE: {'root': ws.root, 'name': stack_name, 'state': state,
+                                              'containers': members if state != 'absent' else []}}
+        played = ws.ansible.play(label, [task], interpreter=ws.timed_interpreter, env=env)['tasks'][0]
+        with open(process_log) as handle:
+            spans = [[int(word) for word in line.split()] for line in handle if line.strip()]
+        if len(spans) != 1:
+            raise BenchError('%s: %d module processes logged for one task' % (label, len(spans)))
+        figures[phase] = {'task_ms': (played['end'] - played['start']) * 1000.0, 'changed': played['changed'],
+                          'process_ms': (spans[0][1] - spans[0][0]) / 1e6,
+                          'running': len(running_names(ws, prefix)), 'existing': len(existing_names(ws, prefix))}
+        log('stack %s: %.0f ms, changed %s, %d running'
+            % (phase, figures[phase]['task_ms'], played['changed'], figures[phase]['running']))
+    figures['floor_after_ms'] = stack_floor(ws, 'stack-floor-again-%d' % n)
+    figures['floor_ms'] = (figures['floor_before_ms'] + figures['floor_after_ms']) / 2
+    wrapper = sorted(glob.glob(os.path.join(keep, '*', 'AnsiballZ_dockerlite_stack.py')))[0]
+    zipped = payload_zip(wrapper, keep + '.zip')
+    module = 'ansible_collections.dockerlite.core.plugins.modules.dockerlite_stack'
+    probes = [ws.host('import_probe', {'zip': zipped, 'module': module}, clean_env=True)
+              for _probe in range(ws.settings.repeat)]
+    figures['imports'] = {'basic_ms': median([p['basic_ms'] for p in probes]),
+                          'module_ms': median([p['module_ms'] for p in probes]),
+                          'payload_bytes': os.path.getsize(zipped)}
+    shutil.rmtree(keep, ignore_errors=True)
+    results['stack'] = figures
+
+
+def option_default_parallel(ws):
+    """The module's default for parallel, from its documentation (the task leaves it out)."""
+    path = os.path.join(ws.settings.build, 'ansible_collections', 'dockerlite', 'core', 'plugins', 'modules',
+                        'dockerlite_stack.py')
+    with open(path) as handle:
+        match = re.search(r'^  parallel:\n(?:    .*\n)*?    default: (\d+)', handle.read(), re.M)
+    return int(match.group(1)) if match else None
+
+
 def measure_commit(ws, results):
     """Figure 3: commit time against data written in a running container, synced before or not."""
     log('commit: %s MiB, synced and not' % ', '.join(map(str, ws.settings.commit_mib)))
@@ -619,12 +700,7 @@ PER_N = (
     measure_create_start,
     measure_rerun,
     measure_floor_again,
-    # -- dockerlite_stack (issue 6, second part) goes here, once
-    #    plugins/modules/dockerlite_stack.py exists: add measure_stack(ws, fleet), which runs one
-    #    dockerlite.core.dockerlite_stack task converging names(ws, 'st', n) (create+start) and the
-    #    same task again (unchanged), stores loop-free task times in fleet['stack_create'] and
-    #    fleet['stack_rerun'] and removes its containers; add rows_stack to ROWS; the issue's stack
-    #    targets are for N = 100 (BENCH_N="10 50 100").
+    # dockerlite_stack is measured once per run, at its own count (BENCH_STACK_N): see ONCE.
     measure_split,
     measure_in_process,
     measure_stop_remove,
@@ -633,6 +709,7 @@ PER_N = (
 )
 # Once per run, after the above:
 ONCE = (
+    measure_stack,
     measure_commit,
     measure_lxcfs_hook,
 )
@@ -770,6 +847,43 @@ def rows_rerun(results):
     return rows
 
 
+def rows_stack(results):
+    stack = results.get('stack')
+    if not stack:
+        return []
+    n, floor = stack['n'], stack['floor_ms']
+    imports = stack['imports']
+    rows = []
+    for phase, label, target, expect in (
+            ('create', 'dockerlite_stack create+start of N containers, one task', TARGET_STACK_CREATE,
+             dict(changed=True, running=n, existing=n)),
+            ('rerun', 'dockerlite_stack unchanged rerun of that task', TARGET_STACK_RERUN,
+             dict(changed=False, running=n, existing=n)),
+            ('absent', 'dockerlite_stack tear-down (state absent), one task', None,
+             dict(changed=True, running=0, existing=0))):
+        figures = stack[phase]
+        value, process = figures['task_ms'], figures['process_ms']
+        ratio = value / floor
+        wrong = ['%s %s (expected %s)' % (key, figures[key], want) for key, want in expect.items()
+                 if figures[key] != want]
+        note = ('task = module process %s (imports %s: basic %s + module %s; the rest %s = interpreter start, '
+                'arguments, work, result: %s per container; parallel %s) + controller %s' % (
+                    fmt_ms(process), fmt_ms(imports['basic_ms'] + imports['module_ms']), fmt_ms(imports['basic_ms']),
+                    fmt_ms(imports['module_ms']), fmt_ms(process - imports['basic_ms'] - imports['module_ms']),
+                    fmt_ms((process - imports['basic_ms'] - imports['module_ms']) / n), stack['parallel'],
+                    fmt_ms(value - process)))
+        if phase == 'create':
+            note += '; per container %s (a dockerlite_container loop item costs ≥ the floor)' % fmt_ms(value / n)
+        if wrong:
+            note = 'WRONG RESULT: %s; %s' % (', '.join(wrong), note)
+        rows.append(Row('6', label, n, fmt_ms(value),
+                        'Ansible per-task floor %s (file no-op task; runs %s, %s)' % (
+                            fmt_ms(floor), fmt_ms(stack['floor_before_ms']), fmt_ms(stack['floor_after_ms'])),
+                        fmt_ratio(ratio), '' if target is None else '≤ %.0f×' % target,
+                        None if target is None else (ratio <= target and not wrong), note))
+    return rows
+
+
 def rows_commit(results):
     cases = results['commit']
     by_key = {(case['mib'], case['synced']): case for case in cases}
@@ -842,10 +956,10 @@ def rows_stop_remove(results):
 ROWS = (
     rows_create_start,
     rows_rerun,
-    # -- dockerlite_stack rows go here (rows_stack, see PER_N).
     rows_commit,
     rows_disk,
     rows_stop_remove,
+    rows_stack,
 )
 
 
