@@ -331,6 +331,30 @@ class DeterministicIds:
         self._counter = itertools.count(1)
 
 
+def twin_hosts(ids, make_host, setup):
+    """Two hosts prepared identically, ids included: one for a check-mode run, one for the real run.
+
+    ``make_host(label)`` makes a host ('check' or 'real'); ``setup(host)`` prepares it.
+    """
+    hosts = []
+    for label in ('check', 'real'):
+        ids.reset()
+        host = make_host(label)
+        setup(host)
+        host.forget_calls()
+        hosts.append(host)
+    return hosts
+
+
+def check_mode_run(host, call):
+    """Return ``call()``, a check-mode run on ``host``, asserting it changed nothing there."""
+    before, states = store_state(host.root), dict(host.lxc.states)
+    result = call()
+    assert host.btrfs.mutating_calls() == [] and host.lxc.mutating_calls() == []
+    assert store_state(host.root) == before and host.lxc.states == states
+    return result
+
+
 def store_state(root):
     """Everything on disk under ``root`` (None when absent); the lock file only by name,
     since taking the lock records the holder's pid in it."""

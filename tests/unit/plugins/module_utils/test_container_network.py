@@ -21,7 +21,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    FakeHost, listing, module_params, run_manager, store_state)
+    FakeHost, check_mode_run, listing, module_params, run_manager, store_state, twin_hosts)
 
 SLEEP = ['sleep', '3600']
 BR0 = {'bridge': 'br0'}
@@ -50,18 +50,8 @@ def container(host, check_mode=False, **params):
 
 def parity(tmp_path, ids, src, setup, **params):
     """Run ``params`` in check mode on one host and for real on another; return (check, real, real host)."""
-    hosts = []
-    for label in ('check', 'real'):
-        ids.reset()
-        host = new_host(tmp_path / label / 'store', src)
-        setup(host)
-        host.forget_calls()
-        hosts.append(host)
-    check_host, real_host = hosts
-    before, states = store_state(check_host.root), dict(check_host.lxc.states)
-    check = container(check_host, check_mode=True, **params)
-    assert check_host.btrfs.mutating_calls() == [] and check_host.lxc.mutating_calls() == []
-    assert store_state(check_host.root) == before and check_host.lxc.states == states
+    check_host, real_host = twin_hosts(ids, lambda label: new_host(tmp_path / label / 'store', src), setup)
+    check = check_mode_run(check_host, lambda: container(check_host, check_mode=True, **params))
     real = container(real_host, **params)
     assert (check['actions'], check['diff']) == (real['actions'], real['diff'])
     assert check['container']['network'] == real['container']['network']

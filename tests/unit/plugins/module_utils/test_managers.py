@@ -20,7 +20,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    FakeHost, listing, module_params, run_manager, store_state)
+    FakeHost, check_mode_run, listing, module_params, run_manager, store_state, twin_hosts)
 
 MODULES = {
     'image': (ImageManager, 'dockerlite_image'),
@@ -110,24 +110,12 @@ def committed_and_used(host, ctx):
 # -- the parity harness -----------------------------------------------------------
 
 def two_hosts(tmp_path, ids, ctx, setup):
-    hosts = []
-    for label in ('check', 'real'):
-        ids.reset()
-        host = FakeHost(tmp_path / label / 'store')
-        setup(host, ctx)
-        host.forget_calls()
-        hosts.append(host)
-    return hosts
+    return twin_hosts(ids, lambda label: FakeHost(tmp_path / label / 'store'), lambda host: setup(host, ctx))
 
 
 def check_then_real(tmp_path, ids, ctx, setup, kind, params):
     check_host, real_host = two_hosts(tmp_path, ids, ctx, setup)
-    before, states = store_state(check_host.root), dict(check_host.lxc.states)
-    check = run(check_host, kind, check_mode=True, **params)
-    assert check_host.btrfs.mutating_calls() == []
-    assert check_host.lxc.mutating_calls() == []
-    assert check_host.lxc.states == states
-    assert store_state(check_host.root) == before
+    check = check_mode_run(check_host, lambda: run(check_host, kind, check_mode=True, **params))
     real = run(real_host, kind, **params)
     assert check['actions'] == real['actions']
     assert check['diff'] == real['diff']

@@ -27,7 +27,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.image_manager impo
 from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import (
     StackManager, duplicate_names, member_state, run_parallel, split_plan)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    FakeHost, listing, run_manager, store_state)
+    FakeHost, check_mode_run, listing, run_manager, store_state, twin_hosts)
 
 SLEEP = ['sleep', '3600']
 
@@ -90,18 +90,8 @@ def actions_of(result):
 
 def parity(tmp_path, ids, src, setup, containers, **params):
     """Run the stack in check mode on one host and for real on another; then again, twice, on the real one."""
-    hosts = []
-    for label in ('check', 'real'):
-        ids.reset()
-        host = new_host(tmp_path / label / 'store', src)
-        setup(host)
-        host.forget_calls()
-        hosts.append(host)
-    check_host, real_host = hosts
-    before, states = store_state(check_host.root), dict(check_host.lxc.states)
-    check = stack(check_host, containers, check_mode=True, **params)
-    assert check_host.btrfs.mutating_calls() == [] and check_host.lxc.mutating_calls() == []
-    assert store_state(check_host.root) == before and check_host.lxc.states == states
+    check_host, real_host = twin_hosts(ids, lambda label: new_host(tmp_path / label / 'store', src), setup)
+    check = check_mode_run(check_host, lambda: stack(check_host, containers, check_mode=True, **params))
     real = stack(real_host, containers, **params)
     assert (check['actions'], check['diff'], check['stack']) == (real['actions'], real['diff'], real['stack'])
     assert [c['actions'] for c in check['containers']] == [c['actions'] for c in real['containers']]
