@@ -41,5 +41,11 @@ attributes:
   platform:
     description: Target OS/families that can be operated against.
     support: full
-    platforms: posix
+    platforms: linux
+    details: btrfs and LXC are Linux's; the managed host needs both.
+  action_group:
+    description: Use C(group/dockerlite.core.dockerlite) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - dockerlite.core.dockerlite
 '''
