@@ -78,12 +78,20 @@ clean:
 # The main job, on this host (as root): prerequisites, a btrfs store (a sparse
 # /var/lib/dockerlite.img mounted at /var/lib/dockerlite, with an fstab entry),
 # a busybox image, containers, a commit, and a summary; see playbooks/demo.yml.
-.PHONY: demo
+.PHONY: demo demo-clean
 demo:
 	$(MAKE) venv
 	$(MAKE) collection
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-playbook -i 'localhost,' -c local \
 		-e ansible_python_interpreter=/usr/bin/python3 playbooks/demo.yml
+
+# Removes what `make demo` left: its containers and images, then its loopback
+# store (the mount, the fstab line, the file); see playbooks/demo_clean.yml.
+demo-clean:
+	$(MAKE) venv
+	$(MAKE) collection
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-playbook -i 'localhost,' -c local \
+		-e ansible_python_interpreter=/usr/bin/python3 playbooks/demo_clean.yml
 
 # Benchmarks, as root (issue 6): on a throwaway loopback btrfs store, the modules
 # against their floors and community.general.lxc_container, side by side; prints
