@@ -24,8 +24,6 @@ except ImportError:
 else:
     BTRFSUTIL_IMPORT_ERROR = None
 
-BTRFS_FSTYPE = 'btrfs'
-
 
 def _unescape_mountinfo(field):
     """Decode the octal escapes (\\040 for a space ...) of /proc/self/mountinfo."""

@@ -12,31 +12,12 @@ class DifferenceTracker:
     def __init__(self):
         self._before = {}
         self._after = {}
-        self._changed = []
 
     def add(self, key, before, after):
-        """Record one compared value; it counts as changed when before != after."""
+        """Record one compared value."""
         self._before[key] = before
         self._after[key] = after
-        if before != after:
-            self._changed.append(key)
-
-    @property
-    def changed_keys(self):
-        return list(self._changed)
-
-    def has_changes(self):
-        return bool(self._changed)
 
     def diff(self):
         return {'before': dict(self._before), 'after': dict(self._after)}
 
-
-def compare(tracker, current, desired, keys):
-    """Add every key of ``keys`` to ``tracker`` from two dicts; return changed keys."""
-    changed = []
-    for key in keys:
-        tracker.add(key, current.get(key), desired.get(key))
-        if current.get(key) != desired.get(key):
-            changed.append(key)
-    return changed
