@@ -86,7 +86,7 @@ options:
           - In an unprivileged container, mount the source idmapped (C(idmap=container)), so that the container sees
             the host's owners through its own id map (host root's files as its root's, host uid 1000's as its uid
             1000's) and files it creates there get those owners on the host. Container root can then write whatever
-            host root owns below the source, as far as the modes allow: give it only directories meant for the
+            host root owns below the source, as far as the modes allow; give it only directories meant for the
             container.
           - Without it (the default), an unprivileged container sees every file whose host owner is outside its id
             map as owned by V(nobody)/V(nogroup) (65534), and its processes get only the permission bits for
@@ -169,17 +169,17 @@ options:
     elements: str
   privileged:
     description:
-      - V(false) runs the container in a user namespace: its ids 0-65535 are mapped (C(lxc.idmap)) onto 65536 host
+      - V(false) runs the container in a user namespace; its ids 0-65535 are mapped (C(lxc.idmap)) onto 65536 host
         ids from root's range in C(/etc/subuid) and C(/etc/subgid), so container root is an unprivileged host user
         with no power over host files, devices or kernel settings. The task fails, naming both files, when root has
         no range of at least 65536 ids there (the P(dockerlite.core.prerequisites#role) role adds
         C(root:1000000:1000000000)).
       - The root filesystem is given to the container through an idmapped mount (C(lxc.rootfs.options =
-        idmap=container,noatime)): nothing is ever chowned, the files on disk keep the owners they have inside (so
+        idmap=container,noatime)); nothing is ever chowned, the files on disk keep the owners they have inside (so
         images, commits and C(changes) of M(dockerlite.core.dockerlite_container_info) are the same as for a
         privileged container), and creating a container stays one snapshot. Switching between V(true) and V(false)
         rewrites the config and restarts the container; its root filesystem is left as it is.
-      - V(true) runs it privileged, as LXC does without an id map: container root is host root, held back only by
+      - V(true) runs it privileged, as LXC does without an id map; container root is host root, held back only by
         the capability bounding set, the device cgroup and the seccomp profile. Without AppArmor on the host, a
         process that gets out of those (through a kernel bug, a capability added with O(capabilities), or a writable
         host path) acts as root on the host. Use it only for what needs host root (nested LXC, loop devices) and
@@ -195,7 +195,7 @@ options:
       - With V(true) an unprivileged container gets 65536 host ids of its own (like LXD's C(security.idmap.isolated)),
         so two containers' roots are different host users. With V(false) (the default for a new container) every
         unprivileged container shares the first 65536 ids of root's range.
-      - An isolated block is allocated like an address of O(network.ipv4=auto) is: the lowest free block of root's
+      - An isolated block is allocated like an address of O(network.ipv4=auto) is, the lowest free block of root's
         range after the shared one, read from the store's containers under the store lock, kept in the container's
         metadata (C(idmap) in C(container.json)) and freed when the container is removed. A container keeps its
         block across restarts and config changes.

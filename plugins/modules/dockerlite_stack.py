@@ -159,7 +159,7 @@ options:
             range in C(/etc/subuid) and C(/etc/subgid) and its rootfs through an idmapped mount; left out, an
             existing container keeps its value.
           - V(true) makes container root host root, held back only by the bounding set, the device cgroup and
-            seccomp (no AppArmor here): an escape is host root. Only for trusted images that need it (nested LXC,
+            seccomp (no AppArmor here), so an escape is host root. Only for trusted images that need it (nested LXC,
             loop devices). See M(dockerlite.core.dockerlite_container).
         type: bool
       isolated_idmap:
