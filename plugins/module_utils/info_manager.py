@@ -13,6 +13,7 @@ import contextlib
 
 from ansible_collections.dockerlite.core.plugins.module_utils.changes import display_path, stream_changes
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import LEGACY_SPEC
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
@@ -21,8 +22,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils.validation import 
 
 def container_view(meta, state, pid):
     """A container as dockerlite_container_info returns it (the runtime spec keys included)."""
-    view = dict(meta.get('spec') or {})
+    view = dict(LEGACY_SPEC, **(meta.get('spec') or {}))
     view.update({
+        'idmap': meta.get('idmap'),
         'name': meta['name'], 'id': meta['id'], 'image': meta.get('image'), 'image_id': meta.get('image_id'),
         'state': state, 'pid': pid, 'ipv4': container_ipv4(view.get('network')), 'created': meta.get('created'),
         'rootfs': meta['rootfs'],

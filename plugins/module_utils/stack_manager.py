@@ -27,6 +27,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
     CONTAINER_OPTIONS, ContainerManager)
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
     DockerliteError, MissingLibraryError, ValidationError)
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import HostIds, shared_idmap
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import HostNetwork, container_ipv4
 from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json, write_json
@@ -208,6 +209,8 @@ class StackManager(Manager):
         super().__init__(params, store, check_mode)
         self.host_network = host_network
         self.reserved = {}
+        self.reserved_idmaps = {}
+        self.host_ids = HostIds()
         self.members = []
 
     # -- validation, before the store is read ------------------------------
@@ -336,8 +339,11 @@ class StackManager(Manager):
     def _plan(self, member, bridges, ref, given):
         manager = member.manager
         manager.host_network = bridges
-        # Addresses planned for earlier members are not in the store yet.
+        # Addresses and isolated id maps planned for earlier members are not in the store yet;
+        # root's subordinate ids are read once for all.
         manager.reserved = self.reserved
+        manager.reserved_idmaps = self.reserved_idmaps
+        manager.host_ids = self.host_ids
         try:
             manager.plan(member.name, ref, given)
         except MissingLibraryError:
@@ -347,6 +353,9 @@ class StackManager(Manager):
         ipv4 = container_ipv4(manager.tracker.diff()['after'].get('network') or {})
         if ipv4:
             self.reserved[ipv4] = member.name
+        idmap = manager.tracker.diff()['after'].get('idmap')
+        if idmap and idmap != shared_idmap(self.host_ids.range()[0]):
+            self.reserved_idmaps[idmap['uid']] = member.name
         self.members.append(member)
 
     def _predict_record(self, recorded, after_members, current_ids):

@@ -96,7 +96,8 @@ containers:
     - The containers, sorted by name; one or none when O(name) is given.
     - Each also holds the runtime settings that M(dockerlite.core.dockerlite_container) returns (C(command), C(env),
       C(mounts), C(hostname), C(memory), C(cpus), C(pids_limit), C(capabilities), C(cap_drop), C(autostart),
-      C(stop_signal), and C(network) where the container has one).
+      C(privileged), C(isolated_idmap), C(idmap), C(stop_signal), and C(network) where the container has one).
+      A container made before containers ran unprivileged by default shows C(privileged=true) and C(idmap=null).
   returned: always
   type: list
   elements: dict

@@ -105,6 +105,14 @@ options:
             description: Mount read-only.
             type: bool
             default: false
+          idmap:
+            description:
+              - In an unprivileged container, mount idmapped, so that the container sees the host's owners through
+                its id map (its root can write what host root owns there); without it, host files show as
+                V(nobody)/V(nogroup) and only their "other" permission bits apply. See
+                M(dockerlite.core.dockerlite_container).
+            type: bool
+            default: false
       hostname:
         description: Host name inside the container.
         type: str
@@ -138,13 +146,26 @@ options:
         description: Most processes the container may have.
         type: int
       capabilities:
-        description: Capabilities to keep that are dropped by default.
+        description: Capabilities to add to Docker's default bounding set; V(all) for no limit.
         type: list
         elements: str
       cap_drop:
-        description: Further capabilities to drop.
+        description: Capabilities to take out of the bounding set; V(all) keeps only O(containers[].capabilities).
         type: list
         elements: str
+      privileged:
+        description:
+          - V(false) (the default for a new container) runs the container in a user namespace, with ids from root's
+            range in C(/etc/subuid) and C(/etc/subgid) and its rootfs through an idmapped mount; left out, an
+            existing container keeps its value.
+          - V(true) makes container root host root, held back only by the bounding set, the device cgroup and
+            seccomp (no AppArmor here), so an escape is host root. Only for trusted images that need it (nested LXC,
+            loop devices). See M(dockerlite.core.dockerlite_container).
+        type: bool
+      isolated_idmap:
+        description: Give an unprivileged container 65536 host ids of its own, allocated like addresses (members
+          planned in the same task never get the same block).
+        type: bool
       autostart:
         description: Write C(lxc.start.auto).
         type: bool

@@ -21,6 +21,7 @@ import struct
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 
@@ -252,6 +253,17 @@ class FakeHostNetwork:
         return self.bridges.get(name)
 
 
+class FakeHostIds:
+    """The HostIds interface: root's subordinate ids as /etc/subuid and /etc/subgid would give them."""
+
+    def __init__(self, subuid='root:1000000:1000000000\n', subgid='root:1000000:1000000000\n'):
+        self.subuid = subuid
+        self.subgid = subgid
+
+    def range(self):
+        return host_range(self.subuid, self.subgid)
+
+
 class FakeHost:
     """One host: a store root with its btrfs and LXC stand-ins, shared by successive module runs.
 
@@ -264,6 +276,7 @@ class FakeHost:
         self.btrfs = FakeBtrfs(fstype, self.calls)
         self.lxc = FakeLxc(os.path.join(os.path.abspath(self.root), 'containers'), self.calls)
         self.network = FakeHostNetwork(self.calls)
+        self.ids = FakeHostIds()
 
     def _lxc_factory(self, lxcpath):
         assert lxcpath == self.lxc.lxcpath
@@ -313,6 +326,8 @@ def run_manager(host, manager_class, module, check_mode=False, **given):
     manager = manager_class(params, host.store(), check_mode=check_mode)
     if hasattr(manager, 'host_network'):
         manager.host_network = host.network
+    if hasattr(manager, 'host_ids'):
+        manager.host_ids = host.ids
     return manager.run()
 
 

@@ -21,6 +21,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.errors import Dock
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, check_mode_run, listing, module_params, run_manager, store_state, twin_hosts)
+from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json, write_json
 
 MODULES = {
     'image': (ImageManager, 'dockerlite_image'),
@@ -88,6 +89,32 @@ def image_in_use(host, ctx):
 def init_container(host, ctx):
     base_image(host, ctx)
     run(host, 'container', name='web', image='base')
+
+
+def legacy(state='started'):
+    """A container as made before containers ran unprivileged by default: no privileged, no idmap."""
+    def setup(host, ctx):
+        web(state, privileged=True)(host, ctx)
+        path = host.store().container_paths('web')['meta']
+        meta = read_json(path)
+        for key in ('privileged', 'isolated_idmap'):
+            del meta['spec'][key]
+        del meta['idmap']
+        write_json(path, meta)
+    return setup
+
+
+def no_subordinate_ids(host, ctx):
+    base_image(host, ctx)
+    host.ids.subuid = 'alice:100000:65536\n'
+
+
+def isolated_pair(host, ctx):
+    """Two isolated containers, a and b, then a removed: block 1 is free again, block 2 held by b."""
+    base_image(host, ctx)
+    for name in ('a', 'b'):
+        run(host, 'container', name=name, image='base', command=['sleep', '3600'], isolated_idmap=True)
+    run(host, 'container', name='a', state='absent')
 
 
 def committed(host, ctx):
@@ -181,6 +208,17 @@ SCENARIOS = [
     ('container run once and clean up', base_image, 'container',
      dict(name='once', image='base', command=['/bin/echo', 'hi'], detach=False, cleanup=True),
      ['create', 'run', 'remove'], ['create', 'run', 'remove']),
+    ('container privileged to unprivileged', web(privileged=True), 'container', dict(name='web', privileged=False),
+     ['stop', 'update_config', 'start'], []),
+    ('container unprivileged to privileged', web(), 'container', dict(name='web', privileged=True),
+     ['stop', 'update_config', 'start'], []),
+    ('container isolated', web(), 'container', dict(name='web', isolated_idmap=True),
+     ['stop', 'update_config', 'start'], []),
+    ('container isolated in a freed block', isolated_pair, 'container',
+     dict(name='c', image='base', isolated_idmap=True), ['create', 'start'], []),
+    ('container legacy unchanged', legacy(), 'container', dict(name='web', image='base'), [], []),
+    ('container legacy made unprivileged', legacy(), 'container', dict(name='web', privileged=False),
+     ['stop', 'update_config', 'start'], []),
     ('commit running', web(), 'commit', dict(container='web', image='snap'), ['commit'], []),
     ('commit stopped', web('stopped'), 'commit', dict(container='web', image='snap:v1'), ['commit'], []),
     ('commit unchanged', committed, 'commit', dict(container='web', image='snap'), [], []),
@@ -390,6 +428,10 @@ ERRORS = [
     ('container cleanup detached', base_image, 'container', dict(name='web', image='base', cleanup=True), 'cleanup'),
     ('container autostart with spaces', base_image, 'container',
      dict(name='web', image='base', command=['/bin/sh', '-c', 'sleep 1'], autostart=True), 'autostart'),
+    ('container without subordinate ids', no_subordinate_ids, 'container', dict(name='web', image='base'),
+     '/etc/subuid and in /etc/subgid'),
+    ('container privileged and isolated', base_image, 'container',
+     dict(name='web', image='base', privileged=True, isolated_idmap=True), 'isolated_idmap'),
     ('commit missing container', base_image, 'commit', dict(container='web', image='snap'), 'web'),
     ('commit bad image name', web(), 'commit', dict(container='web', image='Snap'), "'Snap'"),
 ]
@@ -428,3 +470,79 @@ def test_module_params_follow_the_modules(tmp_path):
     assert (params['state'], params['variant'], params['force']) == ('present', 'minbase', False)
     params = module_params('dockerlite_commit', container='web', image='x', root=str(tmp_path))
     assert params['pause'] is True
+
+
+# -- user namespaces ----------------------------------------------------------------
+
+def config_lines(host, name):
+    with open(os.path.join(host.root, 'containers', name, 'config')) as handle:
+        return handle.read().split('\n')
+
+
+def test_new_containers_are_unprivileged_and_share_the_first_block(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    for name in ('a', 'b'):
+        result = run(host, 'container', name=name, image='base', command=['sleep', '3600'])
+        assert result['container']['privileged'] is False
+        assert result['container']['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
+        meta = read_json(host.store().container_paths(name)['meta'])
+        assert meta['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
+        assert (meta['spec']['privileged'], meta['spec']['isolated_idmap']) == (False, False)
+        lines = config_lines(host, name)
+        assert 'lxc.idmap = u 0 1000000 65536' in lines and 'lxc.idmap = g 0 1000000 65536' in lines
+        assert 'lxc.rootfs.options = idmap=container,noatime' in lines
+
+
+def test_privileged_container_has_no_idmap(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    result = run(host, 'container', name='web', image='base', privileged=True)
+    assert result['container']['idmap'] is None
+    assert read_json(host.store().container_paths('web')['meta'])['idmap'] is None
+    lines = config_lines(host, 'web')
+    assert [line for line in lines if line.startswith('lxc.idmap')] == []
+    assert 'lxc.rootfs.options = noatime' in lines
+    assert any(line.startswith('lxc.cap.keep = ') for line in lines)
+
+
+def test_left_out_privileged_keeps_the_containers_value(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    run(host, 'container', name='web', image='base', privileged=True)
+    result = run(host, 'container', name='web', env={'A': '1'})
+    assert result['container']['privileged'] is True
+    assert result['actions'] == ['stop', 'update_config', 'start']
+
+
+def test_isolated_idmaps_are_distinct_and_freed_on_removal(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    uids = {}
+    for name in ('a', 'b', 'c'):
+        uids[name] = run(host, 'container', name=name, image='base', isolated_idmap=True)['container']['idmap']['uid']
+    assert uids == {'a': 1065536, 'b': 1131072, 'c': 1196608}
+    run(host, 'container', name='b', state='absent')
+    assert run(host, 'container', name='d', image='base', isolated_idmap=True)['container']['idmap']['uid'] == 1131072
+    # A rerun keeps each container's block; going back to shared gives it up.
+    assert run(host, 'container', name='a', isolated_idmap=True)['changed'] is False
+    assert run(host, 'container', name='a', isolated_idmap=False)['container']['idmap']['uid'] == 1000000
+    assert run(host, 'container', name='e', image='base', isolated_idmap=True)['container']['idmap']['uid'] == 1065536
+
+
+def test_legacy_container_warns_until_privileged_is_given(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    legacy()(host, ctx)
+    result = run(host, 'container', name='web')
+    assert result['changed'] is False
+    assert result['container']['privileged'] is True and result['container']['idmap'] is None
+    assert len(result['warnings']) == 1
+    assert 'still runs privileged' in result['warnings'][0] and 'privileged: false' in result['warnings'][0]
+    assert 'rootfs is left as it is' in result['warnings'][0]
+    result = run(host, 'container', name='web', privileged=True)
+    assert 'warnings' not in result and result['changed'] is False
+    result = run(host, 'container', name='web', privileged=False)
+    assert result['actions'] == ['stop', 'update_config', 'start']
+    assert result['diff']['before']['privileged'] is True and result['diff']['after']['privileged'] is False
+    assert result['container']['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
+    assert 'warnings' not in run(host, 'container', name='web')

@@ -342,6 +342,16 @@ def test_bridged_members_get_distinct_addresses_in_check_mode_too(tmp_path, ids,
     assert again['actions'] == []
 
 
+def test_isolated_members_get_distinct_id_maps_in_check_mode_too(tmp_path, ids, src):
+    listed = [member('a', isolated_idmap=True), member('b'), member('c', isolated_idmap=True),
+              member('d', privileged=True)]
+    check, real, _again_check, again, _host = parity(tmp_path, ids, src, nothing, listed)
+    idmaps = [c['container']['idmap'] for c in real['containers']]
+    assert [idmap and idmap['uid'] for idmap in idmaps] == [1065536, 1000000, 1131072, None]
+    assert [c['container']['idmap'] for c in check['containers']] == idmaps
+    assert again['actions'] == []
+
+
 def test_a_failing_start_reports_what_was_done_and_records_it(tmp_path, ids, src):
     host = new_host(tmp_path / 'store', src)
     working_start = host.lxc.start

@@ -192,6 +192,10 @@ def test_normalize_labels_refuses(value, bad):
     ([{'source': '/my dir\\x', 'target': '/da\tta'}],
      [{'source': '/my dir\\x', 'target': '/da\tta', 'read_only': False}]),
     ([{'source': '/srv', 'target': '/x..y'}], [{'source': '/srv', 'target': '/x..y', 'read_only': False}]),
+    # idmap is recorded only when true, so that mounts made before it existed compare equal.
+    ([{'source': '/a', 'target': '/b', 'idmap': True}], [{'source': '/a', 'target': '/b', 'read_only': False,
+                                                          'idmap': True}]),
+    ([{'source': '/a', 'target': '/b', 'idmap': False}], [{'source': '/a', 'target': '/b', 'read_only': False}]),
     ([], []),
     (None, None),
 ])
@@ -218,6 +222,7 @@ def test_normalize_mounts(value, expected):
     ([{'source': '/srv\n', 'target': '/b'}], '/srv\n'),
     ([{'source': '/srv', 'target': '/b\nlxc.cap.drop = all'}], '/b\nlxc.cap.drop = all'),
     ([{'source': '/srv', 'target': '/b', 'read_only': 'yes'}], 'yes'),
+    ([{'source': '/srv', 'target': '/b', 'idmap': 'maybe'}], 'maybe'),
 ])
 def test_normalize_mounts_refuses(value, bad):
     assert repr(bad) in refused(v.normalize_mounts, value)
