@@ -32,7 +32,7 @@ class StoreDataError(DockerliteError):
     """Something in the store that cannot be trusted; the message names the file and what is wrong."""
 
     def __init__(self, path, problem):
-        super().__init__('%s: %s' % (path, problem), path=path)
+        super().__init__("%s: %s" % (path, problem), file=path)
         self.path = path
         self.problem = problem
 
