@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 
 import pytest
 
@@ -98,6 +99,32 @@ def test_an_adoption_killed_before_the_marker_is_finished_on_the_next_run(host):
     with host.store().session():
         pass
     assert read_json(os.path.join(host.root, '.dockerlite.json')) == {'version': 1}
+    assert listing(os.path.join(host.root, 'tmp')) == []
+
+
+def test_a_write_killed_midway_leaves_its_debris_in_tmp_only(host):
+    """kill -9 between writing the temporary file and the rename: the old file stays whole,
+    the temporary file is in tmp/ (not beside the metadata), and the next session deletes it."""
+    with host.store().session():
+        pass
+    marker = os.path.join(host.root, '.dockerlite.json')
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child is killed
+        try:
+            os.fsync = lambda _fd: os.kill(os.getpid(), signal.SIGKILL)
+            store = host.store()
+            with store.session():
+                store.write_json(marker, {'version': 2})
+        finally:
+            os._exit(1)
+    status = os.waitpid(pid, 0)[1]
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert read_json(marker) == {'version': 1}
+    assert listing(host.root) == ['.dockerlite.json', '.lock', 'containers', 'images', 'tmp']
+    debris = listing(os.path.join(host.root, 'tmp'))
+    assert len(debris) == 1 and debris[0].startswith('.dockerlite.json.')
+    with host.store().session():
+        pass
     assert listing(os.path.join(host.root, 'tmp')) == []
 
 
