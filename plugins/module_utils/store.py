@@ -108,7 +108,7 @@ def read_json(path):
         data = json.loads(raw.decode('utf-8'))
     except UnicodeDecodeError:
         raise StoreDataError(path, 'is not UTF-8 text') from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise StoreDataError(path, 'is not valid JSON: damaged or truncated at line %d, column %d'
                              % (exc.lineno, exc.colno)) from None
     if not isinstance(data, dict):
@@ -116,11 +116,12 @@ def read_json(path):
     return data
 
 
+JSON_TYPE_NAMES = {type(None): 'null', bool: 'boolean', int: 'number', float: 'number', str: 'string', list: 'array',
+                   dict: 'object'}
+
+
 def _json_type(value):
-    if value is None:
-        return 'null'
-    return {bool: 'boolean', int: 'number', float: 'number', str: 'string', list: 'array',
-            dict: 'object'}.get(type(value), type(value).__name__)
+    return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 STR, LIST, DICT, INT = (str,), (list,), (dict,), (int,)
@@ -153,8 +154,7 @@ def check_fields(data, fields, path, where=''):
         value = data[key]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             raise StoreDataError(path, 'key %s%s is a %s, not a %s' % (
-                where, key, _json_type(value), ' or '.join(_json_type(t()) if t is not type(None) else 'null'
-                                                           for t in types)))
+                where, key, _json_type(value), ' or '.join(JSON_TYPE_NAMES[t] for t in types)))
 
 
 def check_id(value, path, what='id'):

@@ -400,4 +400,3 @@ def test_failed_steps_are_reported(host, src, monkeypatch):
     with pytest.raises(DockerliteError):
         manager.run()
     assert manager.completed() == ['create']
-
