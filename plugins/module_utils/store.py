@@ -240,6 +240,7 @@ class Store:
         entries = sorted(os.listdir(self.root))
         if MARKER in entries:
             self._check_marker()
+            self._check_layout()
         elif entries and not self._adoption_debris(entries):
             shown = ', '.join(entries[:SHOWN_ENTRIES]) + (', ...' if len(entries) > SHOWN_ENTRIES else '')
             raise DockerliteError(
@@ -253,6 +254,13 @@ class Store:
         if marker.get('version') != STORE_VERSION:
             raise StoreDataError(path, 'store version %s is not one this collection knows (%d)'
                                  % (json.dumps(marker.get('version')), STORE_VERSION))
+
+    def _check_layout(self):
+        """The store's own directories must be directories: a symlink there would send the clean-up
+        of tmp/, listings and removals elsewhere."""
+        for path in (self.tmp_dir, self.images_dir, self.containers_dir, os.path.join(self.root, 'stacks')):
+            if os.path.lexists(path) and not _real_directory(path):
+                raise StoreDataError(path, 'is not a directory (a symbolic link or a file); the store will not use it')
 
     def _adoption_debris(self, entries):
         """Whether ``entries`` are what an adoption killed before writing the marker leaves: the

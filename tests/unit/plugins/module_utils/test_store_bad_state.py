@@ -91,6 +91,24 @@ def test_a_store_of_an_unknown_version_is_refused(host):
             pass
 
 
+@pytest.mark.parametrize('entry', ['tmp', 'images', 'containers', 'stacks'])
+def test_a_store_directory_that_is_a_symlink_is_refused(host, tmp_path, entry):
+    """tmp/ as a link elsewhere would have the clean-up delete what is there."""
+    with host.store().session():
+        pass
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    (elsewhere / 'precious').write_text('keep\n')
+    path = os.path.join(host.root, entry)
+    if os.path.isdir(path):
+        os.rmdir(path)
+    os.symlink(str(elsewhere), path)
+    with pytest.raises(StoreDataError, match='is not a directory'):
+        with host.store().session():
+            pass
+    assert (elsewhere / 'precious').read_text() == 'keep\n'
+
+
 def test_an_adoption_killed_before_the_marker_is_finished_on_the_next_run(host):
     """A kill between tmp/ and the marker leaves .lock and tmp/ with the marker's temporary file."""
     os.makedirs(os.path.join(host.root, 'tmp'))
