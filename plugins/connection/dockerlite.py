@@ -104,7 +104,8 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
 from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+    CommandError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc import STATE_NAMES
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
@@ -268,7 +269,11 @@ class Connection(ConnectionBase):
         """The env the container was configured with (container.json), or {} for a plain LXC container."""
         try:
             container = store.get_container(name) or {}
-        except (OSError, ValueError):
+        except StoreDataError as exc:
+            display.warning('dockerlite connection: container %s has damaged metadata, so its env is not set: %s'
+                            % (name, exc.msg))
+            return {}
+        except OSError:
             return {}
         return (container.get('spec') or {}).get('env') or {}
 

@@ -218,6 +218,11 @@ class ContainerManager(Manager):
 
     def plan(self, name, ref, given):
         """Fill ``actions`` and the diff for container ``name``; change nothing (the store session must be open)."""
+        if self.params['state'] == 'absent':
+            # Needs only the directory, so that a container with damaged metadata can be removed.
+            exists = self.store.container_exists(name)
+            self._plan_absent(name, exists, self.store.lxc.status(name)[0] if exists else 'absent')
+            return
         current = self.store.get_container(name)
         if current is not None:
             current['spec'].setdefault('network', dict(NETWORK_NONE))
@@ -228,10 +233,7 @@ class ContainerManager(Manager):
                     current['spec'].setdefault(key, value)
             current.setdefault('idmap', None)
         actual = self.store.lxc.status(name)[0] if current else 'absent'
-        if self.params['state'] == 'absent':
-            self._plan_absent(name, current, actual)
-        else:
-            self._plan_present(name, ref, given, current, actual)
+        self._plan_present(name, ref, given, current, actual)
 
     def _plan_absent(self, name, current, actual):
         if current:
@@ -429,8 +431,7 @@ class ContainerManager(Manager):
             elif action == 'remove':
                 self.store.remove_container(name)
             elif action == 'stop':
-                current = self.store.get_container(name)
-                lxc.stop(name, stop_timeout, current['spec']['stop_signal'])
+                lxc.stop(name, stop_timeout, self.store.container_stop_signal(name))
             elif action == 'start':
                 lxc.start(name, spec['command'])
                 if self._wants_wait(spec):
@@ -447,6 +448,7 @@ class ContainerManager(Manager):
                     # The container was already created or reconfigured: report that
                     # (changed, actions) along with the failure instead of losing it.
                     run_result = exc
+            self.done.append(action)
         return run_result
 
     def report(self, run_result=None):

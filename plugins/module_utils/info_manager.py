@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.dockerlite.core.plugins.module_utils.changes import display_path, stream_changes
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, StoreDataError
 from ansible_collections.dockerlite.core.plugins.module_utils.idmap import LEGACY_SPEC
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
@@ -73,7 +73,11 @@ class ContainerInfoManager(InfoManager):
     def _changes(self, meta, state):
         """Added, modified and deleted paths relative to the image, or None without the image."""
         name = meta['name']
-        image = self.store.get_image(meta['image_id'])
+        try:
+            image = self.store.get_image(meta['image_id'])
+        except StoreDataError as exc:
+            self.warnings.append('container %s: its image is damaged (%s); changes is null' % (name, exc.msg))
+            return None
         if image is None:
             self.warnings.append('container %s: its image %s (id %s) no longer exists, so there is nothing to '
                                  'compare with; changes is null' % (name, meta.get('image'), meta['image_id']))

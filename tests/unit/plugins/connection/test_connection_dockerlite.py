@@ -163,7 +163,12 @@ def make_store(tmp_path, name='web', env=None, metadata=True):
     container.mkdir(parents=True)
     (container / 'config').write_text('lxc.uts.name = %s\n' % name)
     if metadata:
-        (container / 'container.json').write_text(json.dumps({'name': name, 'spec': {'env': env or {}}}))
+        (container / 'rootfs').mkdir()
+        command = ['/sbin/init']
+        (container / 'container.json').write_text(json.dumps({
+            'id': 'a' * 64, 'name': name, 'image': 'base:latest', 'image_id': 'b' * 64, 'created': 'now',
+            'image_defaults': {'command': command, 'env': {}, 'stop_signal': 'SIGPWR'},
+            'spec': {'command': command, 'env': env or {}, 'stop_signal': 'SIGPWR'}}))
     return str(root)
 
 
