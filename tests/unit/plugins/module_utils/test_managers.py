@@ -21,7 +21,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.errors import Dock
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, check_mode_run, listing, module_params, run_manager, store_state, twin_hosts)
-from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json, write_json
+from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json
 
 MODULES = {
     'image': (ImageManager, 'dockerlite_image'),
@@ -95,12 +95,13 @@ def legacy(state='started'):
     """A container as made before containers ran unprivileged by default: no privileged, no idmap."""
     def setup(host, ctx):
         web(state, privileged=True)(host, ctx)
-        path = host.store().container_paths('web')['meta']
+        store = host.store()
+        path = store.container_paths('web')['meta']
         meta = read_json(path)
         for key in ('privileged', 'isolated_idmap'):
             del meta['spec'][key]
         del meta['idmap']
-        write_json(path, meta)
+        store.write_json(path, meta)
     return setup
 
 
