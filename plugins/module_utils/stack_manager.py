@@ -29,6 +29,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
     DockerliteError, MissingLibraryError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import HostNetwork, container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils.permissions import PRIVATE_DIR_MODE
 from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json, write_json
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
 
@@ -278,7 +279,7 @@ class StackManager(Manager):
         if members == recorded:
             return None, members
         if members:
-            os.makedirs(self._stacks_dir(), exist_ok=True)
+            os.makedirs(self._stacks_dir(), mode=PRIVATE_DIR_MODE, exist_ok=True)
             write_json(path, {'stack': stack, 'containers': members})
             return 'record', members
         if os.path.exists(path):

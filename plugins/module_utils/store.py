@@ -20,6 +20,7 @@ import os
 import secrets
 import time
 
+from ansible_collections.dockerlite.core.plugins.module_utils import permissions
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import check_no_control_chars
 
@@ -49,10 +50,15 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+def write_atomic(path, text, mode=permissions.PRIVATE_FILE_MODE):
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
+
+    The file gets ``mode`` (private by default) before it holds anything, whatever the umask.
+    """
     tmp = '%s.tmp-%s' % (path, secrets.token_hex(4))
-    with open(tmp, 'w') as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, 'w') as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
@@ -143,14 +149,27 @@ class Store:
             os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
 
     def _prepare(self):
-        """Create the layout and delete what interrupted runs left in the staging area."""
+        """Create the layout, make it private and delete what interrupted runs left in the staging area.
+
+        The permissions of the store's own top levels are checked at every session, so
+        that a store made with looser modes (or loosened by hand) is tightened.
+        """
         for path in (self.images_dir, self.containers_dir, self.tmp_dir):
-            os.makedirs(path, exist_ok=True)
+            os.makedirs(path, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         marker = os.path.join(self.root, MARKER)
         if not os.path.exists(marker):
             write_json(marker, {'version': STORE_VERSION})
+        permissions.tighten_store(self.root, self._container_acl_uid)
         for entry in os.listdir(self.tmp_dir):
             self.btrfs.remove_tree(os.path.join(self.tmp_dir, entry))
+
+    def _container_acl_uid(self, name):
+        """The mapped root of container ``name`` from its metadata; None when privileged or unreadable
+        (its directory then stays closed to it: failing closed, until the metadata is repaired)."""
+        try:
+            return permissions.idmap_uid(read_json(self.container_paths(name)['meta']).get('idmap'))
+        except (OSError, ValueError, AttributeError):
+            return None
 
     def _require_lock(self):
         if not self._locked:
@@ -160,7 +179,7 @@ class Store:
         """A fresh directory under tmp/ to build in; the caller renames it into place."""
         self._require_lock()
         path = os.path.join(self.tmp_dir, secrets.token_hex(8))
-        os.mkdir(path)
+        os.mkdir(path, permissions.PRIVATE_DIR_MODE)
         return path
 
     @contextlib.contextmanager
@@ -306,12 +325,14 @@ class Store:
         paths = self.container_paths(meta['name'])
         if os.path.lexists(paths['dir']):
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
+        acl_uid = self._acl_uid_of(meta)
         with self._staging() as staged:
             self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
-            for filename, text in sorted((files or {}).items()):
-                write_atomic(os.path.join(staged, filename), text)
-            write_atomic(os.path.join(staged, 'config'), config_text)
-            write_json(os.path.join(staged, CONTAINER_META), meta)
+            self._write_container_files(staged, meta, config_text, files)
+            # LXC would create its log 0640; an existing file keeps its mode.
+            os.close(os.open(os.path.join(staged, 'lxc.log'), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
+                             permissions.PRIVATE_FILE_MODE))
+            permissions.secure_container_dir(staged, acl_uid)
             os.rename(staged, paths['dir'])
         return self.get_container(meta['name'])
 
@@ -320,11 +341,28 @@ class Store:
         leaves metadata that still differs from the desired spec, so the next run rewrites all."""
         self._require_lock()
         paths = self.container_paths(meta['name'])
-        for filename, text in sorted((files or {}).items()):
-            write_atomic(os.path.join(paths['dir'], filename), text)
-        write_atomic(paths['config'], config_text)
-        write_json(paths['meta'], {k: v for k, v in meta.items() if k != 'rootfs'})
+        acl_uid = self._acl_uid_of(meta)
+        self._write_container_files(paths['dir'], meta, config_text, files)
+        # After the metadata, so that a switch between privileged and unprivileged takes effect
+        # with the config that needs it (a crash between is repaired by the next session).
+        permissions.secure_container_dir(paths['dir'], acl_uid)
         return self.get_container(meta['name'])
+
+    @staticmethod
+    def _acl_uid_of(meta):
+        try:
+            return permissions.idmap_uid(meta.get('idmap'))
+        except ValueError as exc:
+            raise DockerliteError('container %s: %s' % (meta.get('name'), exc))
+
+    @staticmethod
+    def _write_container_files(directory, meta, config_text, files):
+        """The generated files (readable by the container, which bind-mounts them), config, then metadata."""
+        for filename, text in sorted((files or {}).items()):
+            write_atomic(os.path.join(directory, filename), text,
+                         permissions.wanted(('containers', meta['name'], filename), 'file')[0])
+        write_atomic(os.path.join(directory, 'config'), config_text)
+        write_json(os.path.join(directory, CONTAINER_META), {k: v for k, v in meta.items() if k != 'rootfs'})
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])
@@ -346,7 +384,7 @@ class Store:
         self._require_lock()
         rootfs = self.container_paths(name)['rootfs']
         container = self.get_container(name)
-        os.makedirs(self.tmp_dir, exist_ok=True)
+        os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         before = self.btrfs.generation(rootfs)
         with self._staging() as staged:
             snapshot = os.path.join(staged, 'rootfs')
