@@ -14,7 +14,8 @@ because only root and the container's mapped root can traverse to them.
 
 ``wanted`` classifies a path of the store's own top levels (the permission plan, pure);
 ``apply_wanted`` brings one path to that state; ``tighten_store`` walks the top levels of
-an existing store (made with looser modes) and never descends into a rootfs.
+an existing store made with looser modes (when ``is_tight`` says so) and never descends
+into a rootfs.
 """
 
 from __future__ import annotations
@@ -211,12 +212,24 @@ def secure_container_dir(directory, acl_uid):
     return _secure(directory, ('containers', 'staged'), acl_uid) or changed
 
 
-def tighten_store(root, container_acl_uid):
+def is_tight(root, marker):
+    """True when the store at ``root`` was brought to the plan: the root is 0711 and the
+    ``marker`` file 0600. ``tighten_store`` sets these two last, so they record that its
+    walk completed; a store made before (0755, 0644) fails the check. Two ``lstat``s."""
+    try:
+        return (stat.S_IMODE(os.stat(root).st_mode) == TRAVERSE_DIR_MODE
+                and stat.S_IMODE(os.lstat(os.path.join(root, marker)).st_mode) == PRIVATE_FILE_MODE)
+    except FileNotFoundError:
+        return False
+
+
+def tighten_store(root, container_acl_uid, marker):
     """Bring every path of the store's own top levels to the plan; return the paths changed.
 
-    Walks the root, its entries, images/<id>/ and containers/<name>/ with their entries,
-    and stacks/*; never descends into a rootfs or into tmp/. ``container_acl_uid(name)``
-    gives the mapped root of container ``name`` (None when privileged or unknown).
+    Walks the root's entries, images/<id>/ and containers/<name>/ with their entries, and
+    stacks/*, then the ``marker`` file and the root itself (last, see ``is_tight``); never
+    descends into a rootfs or into tmp/. ``container_acl_uid(name)`` gives the mapped root
+    of container ``name`` (None when privileged or unknown).
     """
     root = os.path.realpath(root)
     changed = []
@@ -232,8 +245,9 @@ def tighten_store(root, container_acl_uid):
             return sorted(os.listdir(path))
         return []
 
-    visit(())
     for top in entries(()):
+        if top == marker:
+            continue
         visit((top,))
         if top == 'tmp':
             continue
@@ -243,4 +257,7 @@ def tighten_store(root, container_acl_uid):
             if top in ('images', 'containers'):
                 for entry in entries(parts):
                     visit(parts + (entry,))
+    if os.path.lexists(os.path.join(root, marker)):
+        visit((marker,))
+    visit(())
     return changed

@@ -151,15 +151,16 @@ class Store:
     def _prepare(self):
         """Create the layout, make it private and delete what interrupted runs left in the staging area.
 
-        The permissions of the store's own top levels are checked at every session, so
-        that a store made with looser modes (or loosened by hand) is tightened.
+        A store made with looser modes (before the store was private) is tightened here;
+        a store already tight costs two ``lstat``s (see ``permissions.is_tight``).
         """
         for path in (self.images_dir, self.containers_dir, self.tmp_dir):
             os.makedirs(path, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         marker = os.path.join(self.root, MARKER)
         if not os.path.exists(marker):
             write_json(marker, {'version': STORE_VERSION})
-        permissions.tighten_store(self.root, self._container_acl_uid)
+        if not permissions.is_tight(self.root, MARKER):
+            permissions.tighten_store(self.root, self._container_acl_uid, MARKER)
         for entry in os.listdir(self.tmp_dir):
             self.btrfs.remove_tree(os.path.join(self.tmp_dir, entry))
 

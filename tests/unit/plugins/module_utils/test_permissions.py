@@ -266,7 +266,55 @@ def test_an_old_store_is_tightened_by_the_next_session_only(host):
     for rel in tight:
         assert perms.ACL_XATTR_DEFAULT not in os.listxattr(os.path.join(host.root, rel))
     assert (mode(suid), mode(image['rootfs']), mode(outside)) == (0o4755, 0o755, 0o755)
-    assert perms.tighten_store(host.root, lambda name: UID if name == 'app' else None) == []
+    assert perms.tighten_store(host.root, lambda name: UID if name == 'app' else None, '.dockerlite.json') == []
+
+
+def test_a_tight_store_is_not_walked(host):
+    """The root (0711) and the marker (0600) record a completed walk: a path loosened by hand
+    under a tight root and marker stays as it is."""
+    store = host.store()
+    with store.session():
+        image = build(store)
+        store.create_container(container_meta('web', image), image, 'config\n', FILES)
+    config = store.container_paths('web')['config']
+    os.chmod(config, 0o644)
+    assert perms.is_tight(host.root, '.dockerlite.json')
+    with host.store().session():
+        pass
+    assert mode(config) == 0o644
+    os.chmod(host.root, 0o755)
+    assert not perms.is_tight(host.root, '.dockerlite.json')
+    with host.store().session():
+        pass
+    assert (mode(config), mode(host.root)) == (0o600, 0o711)
+
+
+def test_an_interrupted_walk_is_done_again(host, monkeypatch):
+    store = host.store()
+    with store.session():
+        image = build(store)
+        store.create_container(container_meta('web', image), image, 'config\n', FILES)
+    marker = os.path.join(host.root, '.dockerlite.json')
+    config = store.container_paths('web')['config']
+    for path, loose in ((host.root, 0o755), (marker, 0o644), (config, 0o644)):
+        os.chmod(path, loose)
+    real_apply = perms.apply_wanted
+
+    def fail_on_config(path, *args):
+        if path == config:
+            raise OSError(5, 'Input/output error')
+        return real_apply(path, *args)
+
+    monkeypatch.setattr(perms, 'apply_wanted', fail_on_config)
+    with pytest.raises(DockerliteError) as info:
+        with host.store().session():
+            pass
+    assert info.value.msg == 'cannot set the permissions of %s in the store: Input/output error' % config
+    assert (mode(host.root), mode(marker)) == (0o755, 0o644)
+    monkeypatch.setattr(perms, 'apply_wanted', real_apply)
+    with host.store().session():
+        pass
+    assert (mode(host.root), mode(marker), mode(config)) == (0o711, 0o600, 0o600)
 
 
 def test_metadata_of_an_unreadable_container_leaves_its_directory_closed(host):
@@ -277,6 +325,7 @@ def test_metadata_of_an_unreadable_container_leaves_its_directory_closed(host):
     directory = store.container_paths('app')['dir']
     with open(store.container_paths('app')['meta'], 'w') as handle:
         handle.write('{"idmap": ')
+    os.chmod(host.root, 0o755)
     with host.store().session():
         pass
     assert (mode(directory), acl(directory)) == (0o700, None)
