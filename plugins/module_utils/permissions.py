@@ -197,7 +197,7 @@ def _secure(path, parts, acl_uid=None):
         return plan is not None and apply_wanted(path, st, *plan)
     except OSError as exc:
         raise DockerliteError('cannot set the permissions of %s in the store: %s' % (path, exc.strerror or exc),
-                              path=path)
+                              path=path) from exc
 
 
 def secure_container_dir(directory, acl_uid):

@@ -354,7 +354,7 @@ class Store:
         try:
             return permissions.idmap_uid(meta.get('idmap'))
         except ValueError as exc:
-            raise DockerliteError('container %s: %s' % (meta.get('name'), exc))
+            raise DockerliteError('container %s: %s' % (meta.get('name'), exc)) from exc
 
     @staticmethod
     def _write_container_files(directory, meta, config_text, files):
