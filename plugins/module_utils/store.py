@@ -338,15 +338,16 @@ class Store:
         return self.get_container(meta['name'])
 
     def update_container(self, meta, config_text, files=None):
-        """Rewrite ``files`` (as in create_container), config, then metadata; a crash between
-        leaves metadata that still differs from the desired spec, so the next run rewrites all."""
+        """Set the directory's permissions for ``meta['idmap']``, rewrite ``files`` (as in
+        create_container), config, then metadata; a crash between leaves metadata that still
+        differs from the desired spec, so the next run rewrites all."""
         self._require_lock()
         paths = self.container_paths(meta['name'])
         acl_uid = self._acl_uid_of(meta)
-        self._write_container_files(paths['dir'], meta, config_text, files)
-        # After the metadata, so that a switch between privileged and unprivileged takes effect
-        # with the config that needs it (a crash between is repaired by the next session).
+        # Before the metadata: if a run dies between, the metadata still differs from the
+        # desired spec and the next run rewrites all, ACL included.
         permissions.secure_container_dir(paths['dir'], acl_uid)
+        self._write_container_files(paths['dir'], meta, config_text, files)
         return self.get_container(meta['name'])
 
     @staticmethod

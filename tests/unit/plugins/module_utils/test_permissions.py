@@ -11,6 +11,7 @@ import stat
 import pytest
 
 from ansible_collections.dockerlite.core.plugins.module_utils import permissions as perms
+from ansible_collections.dockerlite.core.plugins.module_utils import store as store_module
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, store_state
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.test_store import (
@@ -217,6 +218,25 @@ def test_update_switches_the_acl_with_the_idmap(host):
         assert perms.decode_acl(acl(directory))[1] == (perms.ACL_USER, 1, 2000000)
         store.update_container(dict(meta, idmap=None), 'config\n', FILES)
         assert (mode(directory), acl(directory)) == (0o700, None)
+
+
+def test_update_sets_the_acl_before_the_metadata(host, monkeypatch):
+    """A run that dies before the metadata is written is redone by the next run, ACL included;
+    metadata written first would leave an unprivileged container without the ACL for good."""
+    store = host.store()
+    with store.session():
+        image = build(store)
+        meta = store.create_container(container_meta('web', image), image, 'config\n', FILES)
+
+        def die(path, data):
+            raise OSError(28, 'No space left on device')
+
+        monkeypatch.setattr(store_module, 'write_json', die)
+        with pytest.raises(OSError):
+            store.update_container(dict(meta, idmap=IDMAP), 'config\n', FILES)
+    directory = store.container_paths('web')['dir']
+    assert (mode(directory), acl(directory)) == (0o710, SETFACL_700_U1000000_X)
+    assert host.store().get_container('web').get('idmap') is None
 
 
 def test_a_bad_idmap_is_refused_before_anything_is_made(host):
