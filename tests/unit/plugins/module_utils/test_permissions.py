@@ -21,7 +21,7 @@ UID = 1000000
 IDMAP = {'uid': UID, 'gid': UID, 'size': 65536}
 # What `setfacl -m u:1000000:x DIR` stores on a 0700 directory (read back with os.getxattr on this host).
 SETFACL_700_U1000000_X = bytes.fromhex(
-    '02000000' '01000700ffffffff' '0200010040420f00' '04000000ffffffff' '10000100ffffffff' '20000000ffffffff')
+    '02000000 01000700ffffffff 0200010040420f00 04000000ffffffff 10000100ffffffff 20000000ffffffff')
 
 
 def mode(path):
