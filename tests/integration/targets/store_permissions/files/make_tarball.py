@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
 """Write a rootfs tarball with what a host user must never reach through the store.
 
-    make_tarball.py OUTPUT BUSYBOX MAJOR MINOR
+    /usr/bin/python3 make_tarball.py OUTPUT BUSYBOX MAJOR MINOR
 
 A static busybox with its applet links, a setuid-root copy of it at
 /usr/local/bin/busybox, and a block device node /dev/store-blk (mode 0666) for
