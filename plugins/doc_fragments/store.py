@@ -19,6 +19,9 @@ options:
         holds anything else but no store marker (C(.dockerlite.json)) is refused, naming it, and left untouched.
         Containers are LXC containers under C(<root>/containers), so
         C(lxc-ls -P <root>/containers) and C(lxc-attach -P <root>/containers -n <name>) work for debugging.
+      - The store is private to root; only an unprivileged container's mapped root may traverse to its own rootfs.
+        A store made by an earlier version is tightened by the next run that is not in check mode. The directories
+        above O(root) must let that mapped root search them (V(0711) or V(0755)).
       - If not given, the value of the environment variable E(DOCKERLITE_ROOT) is used, and if that is not set,
         V(/var/lib/dockerlite).
     type: path

@@ -30,6 +30,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
 from ansible_collections.dockerlite.core.plugins.module_utils.idmap import HostIds, shared_idmap
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import HostNetwork, container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils.permissions import PRIVATE_DIR_MODE
 from ansible_collections.dockerlite.core.plugins.module_utils.store import check_id, read_json
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
 
@@ -318,7 +319,7 @@ class StackManager(Manager):
         if members == recorded and stack not in self.damaged_records:
             return None, members
         if members:
-            os.makedirs(self._stacks_dir(), exist_ok=True)
+            os.makedirs(self._stacks_dir(), mode=PRIVATE_DIR_MODE, exist_ok=True)
             self.store.write_json(path, {'stack': stack, 'containers': members})
             return 'record', members
         if os.path.lexists(path):

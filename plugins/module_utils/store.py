@@ -27,6 +27,7 @@ import secrets
 import stat
 import time
 
+from ansible_collections.dockerlite.core.plugins.module_utils import permissions
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
     DockerliteError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
@@ -62,16 +63,18 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path, text, tmp_dir):
+def write_atomic(path, text, tmp_dir, mode=permissions.PRIVATE_FILE_MODE):
     """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
 
     The new text is written to a file in ``tmp_dir`` (the store's ``tmp/``, on the same
     filesystem) and renamed over ``path``: a run killed in between leaves its debris in
-    ``tmp/``, which the next session deletes, never beside the metadata.
+    ``tmp/``, which the next session deletes, never beside the metadata. The file gets
+    ``mode`` (private by default) before it holds anything, whatever the umask.
     """
     tmp = os.path.join(tmp_dir, '%s.%s' % (os.path.basename(path), secrets.token_hex(8)))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, 'w') as handle:
             handle.write(text)
             handle.flush()
@@ -341,18 +344,30 @@ class Store:
                 pass
 
     def _prepare(self):
-        """Delete what interrupted runs left in the staging area, then complete the layout.
+        """Delete what interrupted runs left in the staging area, complete the layout and make it private.
 
-        tmp/ comes first: the marker is written through it like all metadata.
+        tmp/ comes first: the marker is written through it like all metadata. A store made
+        with looser modes (before the store was private) is tightened here; a store already
+        tight costs two ``lstat``s (see ``permissions.is_tight``).
         """
-        os.makedirs(self.tmp_dir, exist_ok=True)
+        os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         for entry in os.listdir(self.tmp_dir):
             self.btrfs.remove_tree(os.path.join(self.tmp_dir, entry))
         marker = os.path.join(self.root, MARKER)
         if not os.path.lexists(marker):
             self.write_json(marker, {'version': STORE_VERSION})
         for path in (self.images_dir, self.containers_dir):
-            os.makedirs(path, exist_ok=True)
+            os.makedirs(path, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+        if not permissions.is_tight(self.root, MARKER):
+            permissions.tighten_store(self.root, self._container_acl_uid, MARKER)
+
+    def _container_acl_uid(self, name):
+        """The mapped root of container ``name`` from its metadata; None when privileged or unreadable
+        (its directory then stays closed to it: failing closed, until the metadata is repaired)."""
+        try:
+            return permissions.idmap_uid(read_json(self.container_paths(name)['meta']).get('idmap'))
+        except (StoreDataError, OSError, ValueError, AttributeError):
+            return None
 
     def _require_lock(self):
         if not self._locked:
@@ -362,7 +377,7 @@ class Store:
         """A fresh directory under tmp/ to build in; the caller renames it into place."""
         self._require_lock()
         path = os.path.join(self.tmp_dir, secrets.token_hex(8))
-        os.mkdir(path)
+        os.mkdir(path, permissions.PRIVATE_DIR_MODE)
         return path
 
     @contextlib.contextmanager
@@ -585,25 +600,44 @@ class Store:
         paths = self.container_paths(meta['name'])
         if os.path.lexists(paths['dir']):
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
+        acl_uid = self._acl_uid_of(meta)
         with self._staging() as staged:
             self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
-            for filename, text in sorted((files or {}).items()):
-                write_atomic(os.path.join(staged, filename), text, self.tmp_dir)
-            write_atomic(os.path.join(staged, 'config'), config_text, self.tmp_dir)
-            self.write_json(os.path.join(staged, CONTAINER_META), meta)
+            self._write_container_files(staged, meta, config_text, files)
+            # LXC would create its log 0640; an existing file keeps its mode.
+            os.close(os.open(os.path.join(staged, 'lxc.log'), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
+                             permissions.PRIVATE_FILE_MODE))
+            permissions.secure_container_dir(staged, acl_uid)
             os.rename(staged, paths['dir'])
         return self.get_container(meta['name'])
 
     def update_container(self, meta, config_text, files=None):
-        """Rewrite ``files`` (as in create_container), config, then metadata; a crash between
-        leaves metadata that still differs from the desired spec, so the next run rewrites all."""
+        """Set the directory's permissions for ``meta['idmap']``, rewrite ``files`` (as in
+        create_container), config, then metadata; a crash between leaves metadata that still
+        differs from the desired spec, so the next run rewrites all."""
         self._require_lock()
         paths = self.container_paths(meta['name'])
-        for filename, text in sorted((files or {}).items()):
-            write_atomic(os.path.join(paths['dir'], filename), text, self.tmp_dir)
-        write_atomic(paths['config'], config_text, self.tmp_dir)
-        self.write_json(paths['meta'], {k: v for k, v in meta.items() if k != 'rootfs'})
+        acl_uid = self._acl_uid_of(meta)
+        # Before the metadata: if a run dies between, the metadata still differs from the
+        # desired spec and the next run rewrites all, ACL included.
+        permissions.secure_container_dir(paths['dir'], acl_uid)
+        self._write_container_files(paths['dir'], meta, config_text, files)
         return self.get_container(meta['name'])
+
+    @staticmethod
+    def _acl_uid_of(meta):
+        try:
+            return permissions.idmap_uid(meta.get('idmap'))
+        except ValueError as exc:
+            raise DockerliteError('container %s: %s' % (meta.get('name'), exc)) from exc
+
+    def _write_container_files(self, directory, meta, config_text, files):
+        """The generated files (readable by the container, which bind-mounts them), config, then metadata."""
+        for filename, text in sorted((files or {}).items()):
+            write_atomic(os.path.join(directory, filename), text, self.tmp_dir,
+                         permissions.wanted(('containers', meta['name'], filename), 'file')[0])
+        write_atomic(os.path.join(directory, 'config'), config_text, self.tmp_dir)
+        self.write_json(os.path.join(directory, CONTAINER_META), {k: v for k, v in meta.items() if k != 'rootfs'})
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])
@@ -625,7 +659,7 @@ class Store:
         self._require_lock()
         rootfs = self.container_paths(name)['rootfs']
         container = self.get_container(name)
-        os.makedirs(self.tmp_dir, exist_ok=True)
+        os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         before = self.btrfs.generation(rootfs)
         with self._staging() as staged:
             snapshot = os.path.join(staged, 'rootfs')

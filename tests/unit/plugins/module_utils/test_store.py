@@ -316,7 +316,7 @@ def test_create_container(host):
         container = store.create_container(meta, image, 'lxc.uts.name = web\n')
     paths = store.container_paths('web')
     assert container == dict(meta, rootfs=paths['rootfs'])
-    assert listing(paths['dir']) == ['config', 'container.json', 'rootfs']
+    assert listing(paths['dir']) == ['config', 'container.json', 'lxc.log', 'rootfs']
     with open(paths['config']) as handle:
         assert handle.read() == 'lxc.uts.name = web\n'
     with open(os.path.join(paths['rootfs'], 'etc', 'hostname')) as handle:
@@ -353,7 +353,7 @@ def test_update_container(host):
         assert handle.read() == 'new\n'
     with open(paths['meta']) as handle:
         assert 'rootfs' not in json.load(handle)
-    assert listing(paths['dir']) == ['config', 'container.json', 'rootfs']
+    assert listing(paths['dir']) == ['config', 'container.json', 'lxc.log', 'rootfs']
 
 
 def test_remove_container_checks_mounts_before_it_moves(host):
