@@ -9,7 +9,7 @@ import ipaddress
 import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import cgroup_layout
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc import ORPHANED, cgroup_layout
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import (
     effective_capabilities, init_cmd_line, render_config)
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
@@ -142,7 +142,7 @@ def final_state(actual, actions):
     state = actual
     for action in actions:
         state = {'start': 'running', 'unfreeze': 'running', 'stop': 'stopped', 'freeze': 'frozen',
-                 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
+                 'kill_orphan': 'stopped', 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
     return state
 
 
@@ -213,6 +213,9 @@ class ContainerManager(Manager):
         if current is not None:
             current['spec'].setdefault('network', dict(NETWORK_NONE))
         actual = self.store.lxc.status(name)[0] if current else 'absent'
+        if actual == ORPHANED:
+            # Its LXC monitor died: nothing can stop, freeze or attach to it; kill it, then go on as from stopped.
+            self.actions.append('kill_orphan')
         if self.params['state'] == 'absent':
             self._plan_absent(name, current, actual)
         else:
@@ -294,7 +297,7 @@ class ContainerManager(Manager):
             # After the stop: the running PID 1 is halted with the signal of the config it was
             # started with, and a run that dies before the rewrite leaves the spec different,
             # so the next run still restarts the container.
-            self.actions.insert(1 if self.actions[:1] == ['stop'] else 0, 'update_config')
+            self.actions.insert(1 if self.actions[:1] in (['stop'], ['kill_orphan']) else 0, 'update_config')
         self.tracker.add('state', actual, final_state(state_from, self.actions))
         if {'start', 'run'} & set(self.actions):
             self._check_bridge(spec['network'])
@@ -399,6 +402,8 @@ class ContainerManager(Manager):
                 if self._wants_wait(spec):
                     lxc.wait_for_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
                                       WAIT_FOR_IPV4_TIMEOUT)
+            elif action == 'kill_orphan':
+                lxc.kill_orphan(name)
             elif action == 'freeze':
                 lxc.freeze(name)
             elif action == 'unfreeze':
