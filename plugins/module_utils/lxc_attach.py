@@ -11,8 +11,14 @@ kill the whole process group), switch user, change directory and exec the progra
 exactly the environment given. Everything it reads (``/etc/passwd``, ``creates`` paths)
 it reads inside the container, so no symbolic link in the container leads to the host.
 
+The caller never attaches itself: a helper process (``_helper``), forked by AttachClient
+in dockerlite_exec or run by ``main`` for the connection plugin, keeps only the command's
+stdin, stdout and stderr pipes and a message pipe, drops the container's log file, and
+attaches; so no descriptor of the module, of Ansible or of the host reaches the container.
+
 ``attach`` rather than ``attach_wait``: the latter turns exit status 255 into -1. The
-attached process is our child (LXC clones it with CLONE_PARENT), so waitpid works.
+attached process is the helper's child (LXC clones it with CLONE_PARENT), so waitpid works;
+the helper then ends the way the command ended.
 
 The client raises DockerliteError subclasses and never exits the module.
 """
@@ -21,10 +27,12 @@ from __future__ import annotations
 
 import errno
 import glob
+import json
 import os
 import resource
 import selectors
 import signal
+import sys
 import time
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
@@ -48,6 +56,8 @@ TIMED_OUT = b'T'
 MESSAGE_MAX = 2048
 # The helper's exit code when it failed (its reason is on the message pipe), like docker run's.
 HELPER_EXIT = 125
+# The environment variable that hands the spec to ``main`` (not argv: /proc/<pid>/cmdline is world-readable).
+SPEC_ENV = 'DOCKERLITE_ATTACH_SPEC'
 GROUP = '/etc/group'
 
 
@@ -435,3 +445,38 @@ class AttachClient:
             raise AttachFailure('cannot run %s in container %s: %s' % (argv, name, error),
                                 rc=result.rc, cmd=list(argv))
         return result
+
+
+def main():
+    """``python3 -m <this module> LXCPATH NAME``: run the spec in $DOCKERLITE_ATTACH_SPEC with this stdin, stdout, stderr.
+
+    The connection plugin's helper (the controller's Python may lack python3-lxc). It forks
+    the same helper as AttachClient, and exits like the command; when the command could not
+    start, with 126 or 127 (125 when LXC could not attach) and the reason on stderr."""
+    if _lxc is None:
+        os.write(2, b'dockerlite attach: python3-lxc is not importable by %s\n' % sys.executable.encode())
+        os._exit(HELPER_EXIT)
+    lxcpath, name = sys.argv[1:3]
+    spec = json.loads(os.environ.pop(SPEC_ENV))
+    msg_r, msg_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(msg_r)
+        _helper(lxcpath, name, spec, None, (0, 1, 2), msg_w)
+    os.close(msg_w)
+    chunks = []
+    while True:
+        chunk = os.read(msg_r, CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    status = os.waitpid(pid, 0)[1]
+    messages = parse_messages(b''.join(chunks))
+    for kind in (HELPER_FAILED, ATTACHED_FAILED):
+        if kind in messages:
+            os.write(2, ('dockerlite attach: %s\n' % messages[kind]).encode('utf-8', 'replace'))
+    exit_like(status)
+
+
+if __name__ == '__main__':
+    main()
