@@ -399,7 +399,7 @@ class AttachClient:
 
         Returns (wait status, timed out, stdout, stderr, error text of the attached process).
         After ``timeout`` seconds the command's process group is killed."""
-        pipes = [os.pipe() for _ in range(4)]
+        pipes = [os.pipe() for dummy in range(4)]
         (in_r, in_w), (out_r, out_w), (err_r, err_w), (msg_r, msg_w) = pipes
         try:
             pid = os.fork()

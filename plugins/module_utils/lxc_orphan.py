@@ -159,8 +159,9 @@ def orphan_of(record, mountinfo=None):
         return False
     if record.alive():
         return True
-    return bool(record.leftovers(parse_cgroup_mounts(mountinfo if mountinfo is not None
-                                                      else _read('/proc/self/mountinfo'))))
+    if mountinfo is None:
+        mountinfo = _read('/proc/self/mountinfo')
+    return bool(record.leftovers(parse_cgroup_mounts(mountinfo)))
 
 
 def record_path(lxcpath, name):
@@ -213,7 +214,9 @@ def clear_orphan(name, record, mountinfo=None, timeout=KILL_TIMEOUT):
     Processes are looked up only while the recorded init lives (its cgroups are then read
     from /proc, so they are the container's). Raises DockerliteError naming what could not
     be cleared."""
-    mounts = parse_cgroup_mounts(mountinfo if mountinfo is not None else _read('/proc/self/mountinfo'))
+    if mountinfo is None:
+        mountinfo = _read('/proc/self/mountinfo')
+    mounts = parse_cgroup_mounts(mountinfo)
     payload = []
     if record.alive():
         try:

@@ -37,7 +37,7 @@ def in_child(function):
 
 
 def test_keep_only_closes_everything_else(tmp_path):
-    held = [os.open(str(tmp_path), os.O_RDONLY) for _ in range(3)]
+    held = [os.open(str(tmp_path), os.O_RDONLY) for dummy in range(3)]
 
     def child(out):
         keep_only((0, 1, 2, out, held[1]))

@@ -51,26 +51,42 @@ def test_cgroup_dirs_follow_the_mounts_of_each_hierarchy():
         '/sys/fs/cgroup/cpu,cpuacct/lxc.payload.box', '/sys/fs/cgroup/unified/lxc.payload.box']
 
 
-def test_record_of_this_process_is_alive_and_a_reused_pid_is_not(tmp_path):
-    child = os.fork()
-    if child == 0:
-        os.pause()
-        os._exit(0)
-    try:
-        record = InitRecord.of_running(child)
-        assert record.alive()
-        path = str(tmp_path / 'init.json')
-        record.save(path)
-        assert oct(os.stat(path).st_mode & 0o777) == '0o600'
-        loaded = InitRecord.load(path)
-        assert loaded.alive() and loaded.pid == child
-        assert (loaded.payload_cgroups, loaded.monitor_cgroups) == (record.payload_cgroups, record.monitor_cgroups)
-        assert lxc_orphan.orphan_of(loaded, mountinfo='') and not lxc_orphan.orphan_of(None)
-        assert not InitRecord(child, record.start_time + 1, record.boot_id, [], []).alive()
-        assert not InitRecord(child, record.start_time, 'another-boot', [], []).alive()
-    finally:
-        os.kill(child, 9)
-        os.waitpid(child, 0)
+@pytest.fixture
+def paused():
+    """A function that forks a child waiting for a signal; the children are killed and reaped afterwards."""
+    children = []
+
+    def fork():
+        pid = os.fork()
+        if pid == 0:
+            os.pause()
+            os._exit(0)
+        children.append(pid)
+        return pid
+    yield fork
+    for pid in children:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except OSError:
+            continue  # reaped by the test
+
+
+def test_record_of_a_process_is_alive_and_a_reused_pid_is_not(tmp_path, paused):
+    child = paused()
+    record = InitRecord.of_running(child)
+    assert record.alive()
+    path = str(tmp_path / 'init.json')
+    record.save(path)
+    assert oct(os.stat(path).st_mode & 0o777) == '0o600'
+    loaded = InitRecord.load(path)
+    assert loaded.alive() and loaded.pid == child
+    assert (loaded.payload_cgroups, loaded.monitor_cgroups) == (record.payload_cgroups, record.monitor_cgroups)
+    assert lxc_orphan.orphan_of(loaded, mountinfo='') and not lxc_orphan.orphan_of(None)
+    assert not InitRecord(child, record.start_time + 1, record.boot_id, [], []).alive()
+    assert not InitRecord(child, record.start_time, 'another-boot', [], []).alive()
+    os.kill(child, 9)
+    os.waitpid(child, 0)
     assert not loaded.alive()
 
 
@@ -83,25 +99,14 @@ def test_a_torn_or_foreign_record_counts_as_none(tmp_path, text):
     assert InitRecord.load(str(tmp_path / 'missing')) is None
 
 
-def test_clear_orphan_kills_the_recorded_process_and_keeps_others(tmp_path):
-    victim, bystander = os.fork(), None
-    if victim == 0:
-        os.pause()
-        os._exit(0)
-    bystander = os.fork()
-    if bystander == 0:
-        os.pause()
-        os._exit(0)
-    try:
-        record = InitRecord.of_running(victim)
-        # No cgroup mounts: nothing of the test runner's cgroups is touched.
-        lxc_orphan.clear_orphan('box', record, mountinfo='')
-        assert not record.alive()
-        assert os.waitpid(victim, 0)[1] == 9
-        assert os.waitpid(bystander, os.WNOHANG) == (0, 0)
-    finally:
-        os.kill(bystander, 9)
-        os.waitpid(bystander, 0)
+def test_clear_orphan_kills_the_recorded_process_and_keeps_others(paused):
+    victim, bystander = paused(), paused()
+    record = InitRecord.of_running(victim)
+    # No cgroup mounts: nothing of the test runner's cgroups is touched.
+    lxc_orphan.clear_orphan('box', record, mountinfo='')
+    assert not record.alive()
+    assert os.waitpid(victim, 0)[1] == 9
+    assert os.waitpid(bystander, os.WNOHANG) == (0, 0)
 
 
 def test_leftover_cgroups_count_only_while_empty(tmp_path):
