@@ -11,7 +11,7 @@ import os
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils.idmap import (
     LEGACY_SPEC, HostIds, allocate_idmap, idmap_held, shared_idmap)
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import cgroup_layout
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc import ORPHANED, cgroup_layout
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import init_cmd_line, render_config
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import (
@@ -141,7 +141,7 @@ def final_state(actual, actions):
     state = actual
     for action in actions:
         state = {'start': 'running', 'unfreeze': 'running', 'stop': 'stopped', 'freeze': 'frozen',
-                 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
+                 'kill_orphan': 'stopped', 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
     return state
 
 
@@ -221,7 +221,9 @@ class ContainerManager(Manager):
         if self.params['state'] == 'absent':
             # Needs only the directory, so that a container with damaged metadata can be removed.
             exists = self.store.container_exists(name)
-            self._plan_absent(name, exists, self.store.lxc.status(name)[0] if exists else 'absent')
+            actual = self.store.lxc.status(name)[0] if exists else 'absent'
+            self._plan_orphan(actual)
+            self._plan_absent(name, exists, actual)
             return
         current = self.store.get_container(name)
         if current is not None:
@@ -233,7 +235,13 @@ class ContainerManager(Manager):
                     current['spec'].setdefault(key, value)
             current.setdefault('idmap', None)
         actual = self.store.lxc.status(name)[0] if current else 'absent'
+        self._plan_orphan(actual)
         self._plan_present(name, ref, given, current, actual)
+
+    def _plan_orphan(self, actual):
+        if actual == ORPHANED:
+            # Its LXC monitor died: nothing can stop, freeze or attach to it; kill it, then go on as from stopped.
+            self.actions.append('kill_orphan')
 
     def _plan_absent(self, name, current, actual):
         if current:
@@ -314,7 +322,7 @@ class ContainerManager(Manager):
             # After the stop: the running PID 1 is halted with the signal of the config it was
             # started with, and a run that dies before the rewrite leaves the spec different,
             # so the next run still restarts the container.
-            self.actions.insert(1 if self.actions[:1] == ['stop'] else 0, 'update_config')
+            self.actions.insert(1 if self.actions[:1] in (['stop'], ['kill_orphan']) else 0, 'update_config')
         self.tracker.add('state', actual, final_state(state_from, self.actions))
         if {'start', 'run'} & set(self.actions):
             self._check_bridge(spec['network'])
@@ -437,6 +445,8 @@ class ContainerManager(Manager):
                 if self._wants_wait(spec):
                     lxc.wait_for_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
                                       WAIT_FOR_IPV4_TIMEOUT)
+            elif action == 'kill_orphan':
+                lxc.kill_orphan(name)
             elif action == 'freeze':
                 lxc.freeze(name)
             elif action == 'unfreeze':

@@ -38,7 +38,7 @@ STACKS_DIR = 'stacks'
 STACK_STATES = ('present', 'started', 'stopped', 'absent')
 # Plans are split around their store changes; the actions on either side touch only LXC.
 STORE_ACTIONS = ('create', 'update_config', 'remove')
-RUNTIME_ACTIONS = ('stop', 'start', 'freeze', 'unfreeze')
+RUNTIME_ACTIONS = ('kill_orphan', 'stop', 'start', 'freeze', 'unfreeze')
 DEFAULT_PARALLEL = 8
 # Defaults of dockerlite_container's options, for members planned without task options
 # (unlisted members that are removed).

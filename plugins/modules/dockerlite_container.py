@@ -345,7 +345,11 @@ container:
       description: Id of that image.
       type: str
     state:
-      description: V(running), V(stopped) or V(frozen).
+      description:
+        - V(running), V(stopped), V(frozen), or V(orphaned).
+        - V(orphaned) means that the container's LXC monitor died and left its processes (C(pid) is then its
+          surviving PID 1) or its cgroups behind. Any run of M(dockerlite.core.dockerlite_container) on it kills
+          them first (action V(kill_orphan)), then converges as from V(stopped).
       type: str
     pid:
       description: Host PID of the container's PID 1, or V(null) when stopped.
@@ -415,7 +419,7 @@ container:
       sample: 10.213.0.2
 actions:
   description: What the task did (or would do in check mode), in order, such as V(create), V(update_config),
-    V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove).
+    V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove), and V(kill_orphan) (see RV(container.state)).
   returned: always
   type: list
   elements: str

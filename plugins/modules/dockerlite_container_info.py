@@ -115,7 +115,11 @@ containers:
       description: Id of that image.
       type: str
     state:
-      description: V(running), V(stopped) or V(frozen).
+      description:
+        - V(running), V(stopped), V(frozen), or V(orphaned).
+        - V(orphaned) means that the container's LXC monitor died and left its processes (C(pid) is then its
+          surviving PID 1) or its cgroups behind. Any run of M(dockerlite.core.dockerlite_container) on it kills
+          them first (action V(kill_orphan)), then converges as from V(stopped).
       type: str
     pid:
       description: Host PID of the container's PID 1, or V(null) when stopped.

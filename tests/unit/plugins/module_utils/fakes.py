@@ -148,7 +148,7 @@ class FakeBtrfs:
 class FakeLxc:
     """The LxcClient interface the managers use; states live in a dict."""
 
-    MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'execute')
+    MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'kill_orphan', 'execute')
     PID = 4242
     ADDRESS_LINE = 'lxc.net.0.ipv4.address = '
 
@@ -228,6 +228,12 @@ class FakeLxc:
 
     def kill(self, name):
         self.calls.append(('kill', name))
+        self.states[name] = 'stopped'
+
+    def kill_orphan(self, name):
+        """An orphan (state 'orphaned': its LXC monitor died) is killed; start refuses it before."""
+        self._expect(name, 'kill_orphan', ('orphaned',))
+        self.calls.append(('kill_orphan', name))
         self.states[name] = 'stopped'
 
     def execute(self, name, argv, timeout=None, config_overrides=()):
