@@ -181,17 +181,14 @@ class LxcClient:
     def kill(self, name):
         self._container(name).stop()
 
-    def execute(self, name, argv, timeout=None, config_overrides=()):
+    def execute(self, name, argv, timeout=None):
         """Run ``argv`` in a stopped container to completion; return (rc, stdout, stderr, seconds).
 
         lxc-execute returns the command's exit code (255 when LXC itself failed) and keeps
         stdout and stderr apart, which python3-lxc cannot do.
         """
         self._refuse_orphan(name)
-        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath]
-        for item in config_overrides:
-            cmd += ['-s', item]
-        cmd += ['--'] + list(argv)
+        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath, '--'] + list(argv)
         # lxc-execute stays PID 1 in the container, where its environment is visible: keep it minimal.
         env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
         started = time.time()

@@ -158,7 +158,6 @@ class FakeLxc:
         self.argv = {}
         self.calls = [] if calls is None else calls
         self.execute_result = (0, 'hello\n', '', 0.01)
-        self.execute_overrides = []
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
@@ -236,11 +235,10 @@ class FakeLxc:
         self.calls.append(('kill_orphan', name))
         self.states[name] = 'stopped'
 
-    def execute(self, name, argv, timeout=None, config_overrides=()):
+    def execute(self, name, argv, timeout=None):
         self._config(name)
         self._expect(name, 'execute', ('stopped',))
         self.calls.append(('execute', name, tuple(argv), timeout))
-        self.execute_overrides.append(tuple(config_overrides))
         return self.execute_result
 
 
