@@ -1,13 +1,15 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""One client over libbtrfsutil (Debian's python3-btrfsutil).
+"""One client over libbtrfsutil (Debian's python3-btrfsutil), and the btrfs CLI where it has no call.
 
-The client raises DockerliteError subclasses and never exits the module.
+libbtrfsutil has no send and no quota calls, so those run ``btrfs`` with an argv list
+and LC_ALL=C. The client raises DockerliteError subclasses and never exits the module.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -25,6 +27,8 @@ else:
     BTRFSUTIL_IMPORT_ERROR = None
 
 BTRFS_FSTYPE = 'btrfs'
+# What ``btrfs qgroup show`` says on stderr when quotas are off on the filesystem (LC_ALL=C).
+QUOTA_OFF_MESSAGES = ('quotas not enabled', 'quota not enabled')
 
 
 def _unescape_mountinfo(field):
@@ -68,6 +72,29 @@ def mounts_under(path, mounts):
     """Mount points strictly below ``path`` (a real path)."""
     prefix = path.rstrip('/') + '/'
     return sorted(mount_point for mount_point, _fstype in mounts if mount_point.startswith(prefix))
+
+
+def _last_line(stderr, rc):
+    """What a failed command said last, for the error message."""
+    return stderr.strip().splitlines()[-1] if stderr.strip() else 'exit code %d' % rc
+
+
+def parse_qgroup_show(text):
+    """{subvolume id: {'exclusive', 'referenced', 'max_exclusive', 'max_referenced'}} from the JSON of
+    ``btrfs --format json qgroup show --raw -re``; only level-0 qgroups (one per subvolume), limits
+    None when unset."""
+    try:
+        rows = json.loads(text)['qgroup-show']
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DockerliteError('btrfs qgroup show: cannot parse its output: %s' % exc, stdout=text)
+    qgroups = {}
+    for row in rows:
+        level, _slash, subvolume_id = str(row.get('qgroupid', '')).partition('/')
+        if level != '0' or not subvolume_id.isdigit():
+            continue
+        qgroups[int(subvolume_id)] = {key: None if str(row.get(key)) == 'none' else int(row[key])
+                                      for key in ('exclusive', 'referenced', 'max_exclusive', 'max_referenced')}
+    return qgroups
 
 
 def nearest_existing(path):
@@ -151,6 +178,66 @@ class BtrfsClient:
         except btrfsutil.BtrfsUtilError as exc:
             raise self._fail('read subvolume info of', path, exc)
 
+    def subvolume_id(self, path):
+        try:
+            return btrfsutil.subvolume_id(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('read the subvolume id of', path, exc)
+
+    def sync(self, path):
+        """Commit the filesystem's transaction: qgroup numbers are only current after one."""
+        try:
+            btrfsutil.sync(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('sync', path, exc)
+
+    @staticmethod
+    def _run(args, what, timeout=600):
+        """Run ``btrfs ARGS`` in the C locale; (cmd, rc, stdout bytes, stderr text). Only a failure to run raises."""
+        cmd = ['btrfs'] + list(args)
+        env = dict(os.environ, LC_ALL='C')
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=env, timeout=timeout, check=False)
+        except OSError as exc:
+            raise CommandError('%s: cannot run btrfs: %s' % (what, exc), cmd, None, '', '')
+        except subprocess.TimeoutExpired:
+            raise CommandError('%s did not finish within %s seconds' % (what, timeout), cmd, None, '', '')
+        return cmd, proc.returncode, proc.stdout, proc.stderr.decode('utf-8', 'replace')
+
+    def _check(self, args, what):
+        cmd, rc, stdout, stderr = self._run(args, what)
+        stdout = stdout.decode('utf-8', 'replace')
+        if rc != 0:
+            raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
+        return stdout
+
+    def qgroups(self, path):
+        """Every subvolume's qgroup numbers on the filesystem of ``path`` (see parse_qgroup_show), or None
+        when quotas are off there. Call ``sync`` first for current numbers."""
+        what = 'btrfs qgroup show on %s' % path
+        cmd, rc, stdout, stderr = self._run(['--format', 'json', 'qgroup', 'show', '--raw', '-re', path], what)
+        stdout = stdout.decode('utf-8', 'replace')
+        if rc != 0:
+            if any(message in stderr for message in QUOTA_OFF_MESSAGES):
+                return None
+            raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
+        return parse_qgroup_show(stdout)
+
+    def quota_enabled(self, path):
+        return self.qgroups(path) is not None
+
+    def enable_quota(self, path):
+        """Turn quotas on for the filesystem of ``path`` and wait for the rescan that accounts
+        what is already there (its cost grows with the filesystem's metadata)."""
+        self._check(['quota', 'enable', path], 'btrfs quota enable on %s' % path)
+        self._check(['quota', 'rescan', '-W', path], 'waiting for the btrfs quota rescan of %s' % path)
+
+    def set_qgroup_limit(self, path, limit):
+        """Limit the exclusive bytes of subvolume ``path`` to ``limit``; None removes the limit."""
+        value = 'none' if limit is None else str(int(limit))
+        self._check(['qgroup', 'limit', '-e', value, path], 'btrfs qgroup limit -e %s on %s' % (value, path))
+
     @staticmethod
     def send(subvolume, parent=None, no_data=True, timeout=600):
         """The ``btrfs send`` stream of read-only ``subvolume`` as bytes, incremental from ``parent``.
@@ -159,25 +246,16 @@ class BtrfsClient:
         out (the stream then says where extents changed, not what they hold), which is all a
         comparison needs and keeps the stream small.
         """
-        cmd = ['btrfs', '-q', 'send']
+        args = ['-q', 'send']
         if no_data:
-            cmd.append('--no-data')
+            args.append('--no-data')
         if parent is not None:
-            cmd += ['-p', parent]
-        cmd.append(subvolume)
-        env = dict(os.environ, LC_ALL='C')
-        try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=env, timeout=timeout, check=False)
-        except OSError as exc:
-            raise CommandError('btrfs send: cannot run btrfs: %s' % exc, cmd, None, '', '')
-        except subprocess.TimeoutExpired:
-            raise CommandError('btrfs send did not finish within %s seconds' % timeout, cmd, None, '', '')
-        stderr = proc.stderr.decode('utf-8', 'replace')
-        if proc.returncode != 0:
-            detail = stderr.strip().splitlines()[-1] if stderr.strip() else 'exit code %d' % proc.returncode
-            raise CommandError('btrfs send of %s failed: %s' % (subvolume, detail), cmd, proc.returncode, '', stderr)
-        return proc.stdout
+            args += ['-p', parent]
+        args.append(subvolume)
+        cmd, rc, stdout, stderr = BtrfsClient._run(args, 'btrfs send', timeout)
+        if rc != 0:
+            raise CommandError('btrfs send of %s failed: %s' % (subvolume, _last_line(stderr, rc)), cmd, rc, '', stderr)
+        return stdout
 
     def remove_tree(self, path):
         """Delete a directory tree that may hold subvolumes; refuse if anything is mounted in it.

@@ -81,6 +81,7 @@ class Store:
         self._lxc_factory = lxc_factory
         self._lxc = None
         self._locked = False
+        self._qgroups = None  # the filesystem's qgroup numbers, read once per session (see _qgroup_usage)
 
     @property
     def lxc(self):
@@ -308,6 +309,8 @@ class Store:
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
         with self._staging() as staged:
             self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
+            if meta['spec'].get('disk_limit'):
+                self._limit_disk(os.path.join(staged, 'rootfs'), meta['spec']['disk_limit'])
             for filename, text in sorted((files or {}).items()):
                 write_atomic(os.path.join(staged, filename), text)
             write_atomic(os.path.join(staged, 'config'), config_text)
@@ -328,6 +331,52 @@ class Store:
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])
+
+    # -- disk quotas ------------------------------------------------------
+
+    def set_container_disk_limit(self, name, limit):
+        """Limit what container ``name`` may write (exclusive bytes; None: no limit), then record it.
+
+        Takes effect at once, running or not. The qgroup limit is set before container.json says
+        so: a run that dies between leaves metadata that differs, and the next run sets it again.
+        """
+        self._require_lock()
+        paths = self.container_paths(name)
+        meta = {k: v for k, v in self.get_container(name).items() if k != 'rootfs'}
+        self._limit_disk(paths['rootfs'], limit)
+        meta['spec'] = dict(meta['spec'], disk_limit=limit)
+        write_json(paths['meta'], meta)
+        return self.get_container(name)
+
+    def _limit_disk(self, rootfs, limit):
+        """Set or remove the qgroup limit of ``rootfs``; quotas are enabled on the store's
+        filesystem the first time a limit is set (a rescan of the whole filesystem)."""
+        self._require_lock()
+        if not self.btrfs.quota_enabled(rootfs):
+            if limit is None:
+                return  # without quotas nothing is limited
+            self.btrfs.enable_quota(self.root)
+        self.btrfs.set_qgroup_limit(rootfs, limit)
+        self._qgroups = None
+
+    def container_disk_usage(self, name):
+        """The bytes only container ``name``'s rootfs holds (what disk_limit counts), or None when
+        quotas are off on the store's filesystem."""
+        subvolume_id = self.btrfs.subvolume_id(self.container_paths(name)['rootfs'])
+        qgroups = self._qgroup_usage()
+        if qgroups is not None and subvolume_id not in qgroups:
+            qgroups = self._qgroup_usage(refresh=True)
+        if qgroups is None or subvolume_id not in qgroups:
+            return None
+        return qgroups[subvolume_id]['exclusive']
+
+    def _qgroup_usage(self, refresh=False):
+        """Every qgroup of the store's filesystem, after a sync (the kernel updates the numbers when a
+        transaction commits); read once and kept, so listing many containers costs one call."""
+        if self._qgroups is None or refresh:
+            self.btrfs.sync(self.root)
+            self._qgroups = (self.btrfs.qgroups(self.root),)
+        return self._qgroups[0]
 
     # -- read-only views --------------------------------------------------
 
