@@ -83,17 +83,16 @@ def parse_qgroup_show(text):
     """{subvolume id: {'exclusive', 'referenced', 'max_exclusive', 'max_referenced'}} from the JSON of
     ``btrfs --format json qgroup show --raw -re``; only level-0 qgroups (one per subvolume), limits
     None when unset."""
-    try:
-        rows = json.loads(text)['qgroup-show']
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DockerliteError('btrfs qgroup show: cannot parse its output: %s' % exc, stdout=text)
     qgroups = {}
-    for row in rows:
-        level, _slash, subvolume_id = str(row.get('qgroupid', '')).partition('/')
-        if level != '0' or not subvolume_id.isdigit():
-            continue
-        qgroups[int(subvolume_id)] = {key: None if str(row.get(key)) == 'none' else int(row[key])
-                                      for key in ('exclusive', 'referenced', 'max_exclusive', 'max_referenced')}
+    try:
+        for row in json.loads(text)['qgroup-show']:
+            level, _slash, subvolume_id = str(row['qgroupid']).partition('/')
+            if level == '0' and subvolume_id.isdigit():
+                qgroups[int(subvolume_id)] = {key: None if row[key] == 'none' else int(row[key])
+                                              for key in ('exclusive', 'referenced', 'max_exclusive', 'max_referenced')}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DockerliteError('btrfs qgroup show: cannot parse its output: %s: %s' % (type(exc).__name__, exc),
+                              stdout=text)
     return qgroups
 
 

@@ -1,7 +1,7 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""btrfs.py pure helpers: mountinfo parsing and the mount a path lives on."""
+"""btrfs.py pure helpers: mountinfo parsing, the mount a path lives on, qgroup listings."""
 
 from __future__ import annotations
 
@@ -117,3 +117,33 @@ def test_client_needs_the_library(monkeypatch):
     with pytest.raises(MissingLibraryError) as info:
         btrfs.BtrfsClient()
     assert info.value.library == 'python3-btrfsutil'
+
+
+# What btrfs-progs 6.2 prints for ``btrfs --format json qgroup show --raw -re``: a level-1
+# qgroup is left out, the top level (0/5) is kept, "none" is no limit.
+QGROUP_SHOW = """{
+  "__header": {"version": "1"},
+  "qgroup-show": [
+    {"qgroupid": "0/5", "referenced": "16384", "max_referenced": "none", "exclusive": "16384",
+     "max_exclusive": "none", "path": "", "parents": [], "children": []},
+    {"qgroupid": "0/257", "referenced": "31440896", "max_referenced": "none", "exclusive": "10469376",
+     "max_exclusive": "10485760", "path": "containers/web/rootfs", "parents": [], "children": []},
+    {"qgroupid": "1/100", "referenced": "0", "max_referenced": "none", "exclusive": "0",
+     "max_exclusive": "none", "path": "", "parents": [], "children": []}
+  ]
+}"""
+
+
+def test_parse_qgroup_show():
+    assert btrfs.parse_qgroup_show(QGROUP_SHOW) == {
+        5: {'exclusive': 16384, 'referenced': 16384, 'max_exclusive': None, 'max_referenced': None},
+        257: {'exclusive': 10469376, 'referenced': 31440896, 'max_exclusive': 10485760, 'max_referenced': None},
+    }
+
+
+@pytest.mark.parametrize('text', ['', 'not json', '{"qgroup-show": 3}', '[]', '{"qgroup-show": [{"qgroupid": "0/5"}]}',
+                                  '{"qgroup-show": [3]}'])
+def test_parse_qgroup_show_refuses_what_it_cannot_read(text):
+    with pytest.raises(btrfs.DockerliteError) as info:
+        btrfs.parse_qgroup_show(text)
+    assert 'btrfs qgroup show' in info.value.msg
