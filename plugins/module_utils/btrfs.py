@@ -9,8 +9,8 @@ and LC_ALL=C. The client raises DockerliteError subclasses and never exits the m
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import stat
 import subprocess
 import traceback
@@ -29,6 +29,7 @@ else:
 BTRFS_FSTYPE = 'btrfs'
 # What ``btrfs qgroup show`` says on stderr when quotas are off on the filesystem (LC_ALL=C).
 QUOTA_OFF_MESSAGES = ('quotas not enabled', 'quota not enabled')
+QGROUP_ID_RE = re.compile(r'[0-9]+/[0-9]+')
 
 
 def _unescape_mountinfo(field):
@@ -80,19 +81,26 @@ def _last_line(stderr, rc):
 
 
 def parse_qgroup_show(text):
-    """{subvolume id: {'exclusive', 'referenced', 'max_exclusive', 'max_referenced'}} from the JSON of
-    ``btrfs --format json qgroup show --raw -re``; only level-0 qgroups (one per subvolume), limits
-    None when unset."""
+    """{subvolume id: {'referenced', 'exclusive', 'max_referenced', 'max_exclusive'}} from the text of
+    ``btrfs qgroup show --raw -re``: level-0 qgroups only (one per subvolume), a limit None when unset.
+
+    Text, not ``--format json``: btrfs-progs 6.2 aborts in its JSON output once a limit is set.
+    """
     qgroups = {}
-    try:
-        for row in json.loads(text)['qgroup-show']:
-            level, _slash, subvolume_id = str(row['qgroupid']).partition('/')
-            if level == '0' and subvolume_id.isdigit():
-                qgroups[int(subvolume_id)] = {key: None if row[key] == 'none' else int(row[key])
-                                              for key in ('exclusive', 'referenced', 'max_exclusive', 'max_referenced')}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DockerliteError('btrfs qgroup show: cannot parse its output: %s: %s' % (type(exc).__name__, exc),
-                              stdout=text)
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or not QGROUP_ID_RE.fullmatch(fields[0]):
+            continue  # the header and its underline
+        level, subvolume_id = fields[0].split('/')
+        try:
+            values = [None if value == 'none' else int(value) for value in fields[1:5]]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise DockerliteError('btrfs qgroup show: cannot read the line %r' % line, stdout=text)
+        if level == '0':
+            qgroups[int(subvolume_id)] = dict(zip(('referenced', 'exclusive', 'max_referenced', 'max_exclusive'),
+                                                  values))
     return qgroups
 
 
@@ -215,7 +223,7 @@ class BtrfsClient:
         """Every subvolume's qgroup numbers on the filesystem of ``path`` (see parse_qgroup_show), or None
         when quotas are off there. Call ``sync`` first for current numbers."""
         what = 'btrfs qgroup show on %s' % path
-        cmd, rc, stdout, stderr = self._run(['--format', 'json', 'qgroup', 'show', '--raw', '-re', path], what)
+        cmd, rc, stdout, stderr = self._run(['qgroup', 'show', '--raw', '-re', path], what)
         stdout = stdout.decode('utf-8', 'replace')
         if rc != 0:
             if any(message in stderr for message in QUOTA_OFF_MESSAGES):
