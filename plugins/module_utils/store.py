@@ -82,6 +82,7 @@ class Store:
         self._lxc = None
         self._locked = False
         self._qgroups = None  # the filesystem's qgroup numbers, read once per session (see _qgroup_usage)
+        self._quota_on = None  # whether btrfs quotas are on, once known
 
     @property
     def lxc(self):
@@ -352,10 +353,13 @@ class Store:
         """Set or remove the qgroup limit of ``rootfs``; quotas are enabled on the store's
         filesystem the first time a limit is set (a rescan of the whole filesystem)."""
         self._require_lock()
-        if not self.btrfs.quota_enabled(rootfs):
+        if self._quota_on is None:
+            self._quota_on = self.btrfs.quota_enabled(self.root)
+        if not self._quota_on:
             if limit is None:
                 return  # without quotas nothing is limited
             self.btrfs.enable_quota(self.root)
+            self._quota_on = True
         self.btrfs.set_qgroup_limit(rootfs, limit)
         self._qgroups = None
 
