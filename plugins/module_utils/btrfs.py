@@ -9,11 +9,13 @@ and LC_ALL=C. The client raises DockerliteError subclasses and never exits the m
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import stat
 import subprocess
 import traceback
+import uuid
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
     CommandError, DockerliteError, MissingLibraryError)
@@ -30,6 +32,9 @@ BTRFS_FSTYPE = 'btrfs'
 # What ``btrfs qgroup show`` says on stderr when quotas are off on the filesystem (LC_ALL=C).
 QUOTA_OFF_MESSAGES = ('quotas not enabled', 'quota not enabled')
 QGROUP_ID_RE = re.compile(r'[0-9]+/[0-9]+')
+# _IOR(BTRFS_IOCTL_MAGIC, 31, struct btrfs_ioctl_fs_info_args): 1024 bytes, the fsid at offset 16.
+BTRFS_IOC_FS_INFO = 0x8400941f
+SYSFS_BTRFS = '/sys/fs/btrfs'
 
 
 def _unescape_mountinfo(field):
@@ -231,7 +236,29 @@ class BtrfsClient:
             raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
         return parse_qgroup_show(stdout)
 
+    @staticmethod
+    def fsid(path):
+        """The filesystem's UUID (the name of its directory under /sys/fs/btrfs), or None if unreadable."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            args = bytearray(1024)
+            fcntl.ioctl(fd, BTRFS_IOC_FS_INFO, args)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return str(uuid.UUID(bytes=bytes(args[16:32])))
+
     def quota_enabled(self, path):
+        """Whether quotas are on for the filesystem of ``path``: sysfs has a ``qgroups`` directory for the
+        filesystem exactly then (no process to start); without sysfs, ``btrfs qgroup show`` tells."""
+        fsid = self.fsid(path)
+        sysfs = os.path.join(SYSFS_BTRFS, fsid) if fsid else None
+        if sysfs and os.path.isdir(sysfs):
+            return os.path.isdir(os.path.join(sysfs, 'qgroups'))
         return self.qgroups(path) is not None
 
     def enable_quota(self, path):

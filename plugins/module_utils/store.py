@@ -353,9 +353,7 @@ class Store:
         """Set or remove the qgroup limit of ``rootfs``; quotas are enabled on the store's
         filesystem the first time a limit is set (a rescan of the whole filesystem)."""
         self._require_lock()
-        if self._quota_on is None:
-            self._quota_on = self.btrfs.quota_enabled(self.root)
-        if not self._quota_on:
+        if not self._quotas_on():
             if limit is None:
                 return  # without quotas nothing is limited
             self.btrfs.enable_quota(self.root)
@@ -374,10 +372,18 @@ class Store:
             return None
         return qgroups[subvolume_id]['exclusive']
 
+    def _quotas_on(self):
+        if self._quota_on is None:
+            self._quota_on = self.btrfs.quota_enabled(self.root)
+        return self._quota_on
+
     def _qgroup_usage(self, refresh=False):
-        """Every qgroup of the store's filesystem, after a sync (the kernel updates the numbers when a
-        transaction commits); read once and kept, so listing many containers costs one call."""
+        """Every qgroup of the store's filesystem (None while quotas are off), after a sync (the kernel
+        updates the numbers when a transaction commits); read once and kept, so listing many
+        containers costs one call. With quotas off there is neither sync nor call."""
         if self._qgroups is None or refresh:
+            if not self._quotas_on():
+                return None
             self.btrfs.sync(self.root)
             self._qgroups = (self.btrfs.qgroups(self.root),)
         return self._qgroups[0]

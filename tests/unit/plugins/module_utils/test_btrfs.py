@@ -148,3 +148,21 @@ def test_parse_qgroup_show_refuses_what_it_cannot_read(line):
     with pytest.raises(btrfs.DockerliteError) as info:
         btrfs.parse_qgroup_show(QGROUP_SHOW + line + '\n')
     assert 'btrfs qgroup show' in info.value.msg and repr(line) in info.value.msg
+
+
+@pytest.mark.parametrize('dirs, expected', [(['fs-1/qgroups'], True), (['fs-1'], False)])
+def test_quota_enabled_reads_sysfs(tmp_path, monkeypatch, dirs, expected):
+    for path in dirs:
+        os.makedirs(str(tmp_path / path))
+    monkeypatch.setattr(btrfs, 'SYSFS_BTRFS', str(tmp_path))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'fsid', staticmethod(lambda path: 'fs-1'))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'qgroups', lambda self, path: pytest.fail('ran btrfs qgroup show'))
+    client = object.__new__(btrfs.BtrfsClient)  # the library is not needed for this
+    assert client.quota_enabled('/store') is expected
+
+
+def test_quota_enabled_without_sysfs_asks_the_cli(tmp_path, monkeypatch):
+    monkeypatch.setattr(btrfs, 'SYSFS_BTRFS', str(tmp_path / 'absent'))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'fsid', staticmethod(lambda path: 'fs-1'))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'qgroups', lambda self, path: {})
+    assert object.__new__(btrfs.BtrfsClient).quota_enabled('/store') is True

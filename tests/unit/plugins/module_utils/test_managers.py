@@ -278,6 +278,8 @@ def test_disk_limit_is_a_qgroup_limit_changed_without_a_restart(tmp_path, ctx):
     assert result['container']['disk_limit'] is None
     assert result['container']['disk_usage'] is None  # quotas are off until a limit needs them
     assert not host.btrfs.quota and ('enable_quota', host.root) not in host.calls
+    # With quotas off, reporting disk_usage neither syncs nor lists qgroups.
+    assert not {'sync', 'qgroups'} & {call[0] for call in host.calls}
 
     result = run(host, 'container', name='web', disk_limit='64m')
     rootfs = result['container']['rootfs']
