@@ -267,10 +267,18 @@ class BtrfsClient:
         self._check(['quota', 'enable', path], 'btrfs quota enable on %s' % path)
         self._check(['quota', 'rescan', '-W', path], 'waiting for the btrfs quota rescan of %s' % path)
 
-    def set_qgroup_limit(self, path, limit):
-        """Limit the exclusive bytes of subvolume ``path`` to ``limit``; None removes the limit."""
+    def set_qgroup_limit(self, path, limit, via):
+        """Limit the exclusive bytes of subvolume ``path`` to ``limit``; None removes the limit.
+
+        The ioctl goes through ``via``, another subvolume of the filesystem (the store root): the
+        kernel reserves the transaction's metadata in the qgroup of the subvolume it is called on,
+        so called on ``path`` itself it fails with EDQUOT once that subvolume is full, and a full
+        container could never be given a higher limit.
+        """
         value = 'none' if limit is None else str(int(limit))
-        self._check(['qgroup', 'limit', '-e', value, path], 'btrfs qgroup limit -e %s on %s' % (value, path))
+        qgroup = '0/%d' % self.subvolume_id(path)
+        self._check(['qgroup', 'limit', '-e', value, qgroup, via],
+                    'btrfs qgroup limit -e %s on %s (qgroup %s)' % (value, path, qgroup))
 
     @staticmethod
     def send(subvolume, parent=None, no_data=True, timeout=600):

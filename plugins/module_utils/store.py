@@ -358,7 +358,7 @@ class Store:
                 return  # without quotas nothing is limited
             self.btrfs.enable_quota(self.root)
             self._quota_on = True
-        self.btrfs.set_qgroup_limit(rootfs, limit)
+        self.btrfs.set_qgroup_limit(rootfs, limit, via=self.root)
         self._qgroups = None
 
     def container_disk_usage(self, name):

@@ -148,8 +148,8 @@ class FakeBtrfs:
         self.calls.append(('enable_quota', path))
         self.quota = True
 
-    def set_qgroup_limit(self, path, limit):
-        self.calls.append(('set_qgroup_limit', path, limit))
+    def set_qgroup_limit(self, path, limit, via):
+        self.calls.append(('set_qgroup_limit', path, limit, via))
         if not self.quota:
             raise AssertionError('qgroup limit on %s with quotas off' % path)
         self.limits[self.subvolume_id(path)] = limit

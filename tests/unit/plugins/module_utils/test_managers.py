@@ -306,6 +306,7 @@ def test_disk_limit_of_a_new_container_is_set_before_it_is_moved_into_place(tmp_
     assert names.index('snapshot') < names.index('enable_quota') < names.index('set_qgroup_limit')
     limited = [call for call in host.calls if call[0] == 'set_qgroup_limit']
     assert limited[0][1].startswith(os.path.join(host.root, 'tmp')) and limited[0][2] == 1 << 30
+    assert limited[0][3] == host.root  # not through the (maybe full) subvolume itself
     assert host.btrfs.limit_of(result['container']['rootfs']) == 1 << 30
     assert result['container']['disk_usage'] == 0
 
