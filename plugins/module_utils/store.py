@@ -364,13 +364,14 @@ class Store:
     def container_disk_usage(self, name):
         """The bytes only container ``name``'s rootfs holds (what disk_limit counts), or None when
         quotas are off on the store's filesystem."""
-        subvolume_id = self.btrfs.subvolume_id(self.container_paths(name)['rootfs'])
+        rootfs = self.container_paths(name)['rootfs']
         qgroups = self._qgroup_usage()
-        if qgroups is not None and subvolume_id not in qgroups:
-            qgroups = self._qgroup_usage(refresh=True)
-        if qgroups is None or subvolume_id not in qgroups:
-            return None
-        return qgroups[subvolume_id]['exclusive']
+        if qgroups is None or not os.path.isdir(rootfs):
+            return None  # quotas off, or a broken container without its rootfs
+        subvolume_id = self.btrfs.subvolume_id(rootfs)
+        if subvolume_id not in qgroups:
+            qgroups = self._qgroup_usage(refresh=True) or {}
+        return qgroups[subvolume_id]['exclusive'] if subvolume_id in qgroups else None
 
     def _quotas_on(self):
         if self._quota_on is None:
