@@ -20,7 +20,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.network import (
 from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
     image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
-    parse_size, validate_container_name, validate_hostname, validate_pids_limit)
+    parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit)
 
 STATES = ('present', 'started', 'stopped', 'restarted', 'frozen', 'absent')
 # dockerlite_container's options (the store's root aside); dockerlite_stack takes the same per container.
@@ -38,6 +38,7 @@ CONTAINER_OPTIONS = dict(
     )),
     hostname=dict(type='str'),
     memory=dict(type='str'),
+    disk_limit=dict(type='str'),
     cpus=dict(type='float'),
     pids_limit=dict(type='int'),
     capabilities=dict(type='list', elements='str'),
@@ -70,6 +71,10 @@ SPEC_DEFAULTS = {'mounts': [], 'hostname': None, 'memory': None, 'cpus': None, '
 # The network is in the spec too, but resolved by the manager (it allocates addresses),
 # not merged by desired_spec; so is the id map (top-level ``idmap`` in container.json).
 COMPARED_KEYS = SPEC_KEYS + ('network',)
+# Options in the spec that are not in the LXC config: each is changed by its own action,
+# without a restart. disk_limit is bytes or None (no limit).
+LIVE_KEYS = ('disk_limit',)
+SPEC_DEFAULTS = dict(SPEC_DEFAULTS, disk_limit=None)
 RUNNING = ('running', 'frozen')
 # Files in the container's directory that the config bind-mounts over these paths.
 ETC_FILES = (('hosts', '/etc/hosts'), ('hostname', '/etc/hostname'))
@@ -97,6 +102,9 @@ def desired_spec(given, defaults, current_spec=None):
         if given.get(key) is None:
             continue
         spec[key] = dict(defaults['env'], **given['env']) if key == 'env' else given[key]
+    for key in LIVE_KEYS:
+        # 0 removes the limit; a container made before disk limits existed has none.
+        spec[key] = (given[key] or None) if given.get(key) is not None else spec.get(key)
     spec['stop_signal'] = defaults['stop_signal'] if spec['command'] == DEFAULT_COMMAND else COMMAND_STOP_SIGNAL
     return spec
 
@@ -176,6 +184,7 @@ class ContainerManager(Manager):
             'mounts': normalize_mounts(params['mounts']),
             'hostname': validate_hostname(params['hostname']),
             'memory': parse_size(params['memory'], 'memory'),
+            'disk_limit': parse_disk_limit(params.get('disk_limit')),
             'cpus': parse_cpus(params['cpus']),
             'pids_limit': validate_pids_limit(params['pids_limit']),
             'capabilities': normalize_capabilities(params['capabilities'], 'capabilities'),
@@ -297,7 +306,7 @@ class ContainerManager(Manager):
             dict(spec, image=current['image'], image_id=current['image_id'])
         after['idmap'] = idmap
         changed = [key for key in COMPARED_KEYS + ('idmap',) if before.get(key) != after.get(key)]
-        for key in ('image', 'image_id') + COMPARED_KEYS + ('idmap',):
+        for key in ('image', 'image_id') + COMPARED_KEYS + ('idmap',) + LIVE_KEYS:
             self.tracker.add(key, before.get(key), after.get(key))
 
         if current is None:
@@ -323,6 +332,11 @@ class ContainerManager(Manager):
             # started with, and a run that dies before the rewrite leaves the spec different,
             # so the next run still restarts the container.
             self.actions.insert(1 if self.actions[:1] in (['stop'], ['kill_orphan']) else 0, 'update_config')
+        if before.get('disk_limit') != after.get('disk_limit') and current is not None and not recreate:
+            # Before update_config, which records the whole spec: container.json says a limit
+            # only once it is set.
+            at = self.actions.index('update_config') if 'update_config' in self.actions else 0
+            self.actions.insert(at, 'set_disk_limit')
         self.tracker.add('state', actual, final_state(state_from, self.actions))
         if {'start', 'run'} & set(self.actions):
             self._check_bridge(spec['network'])
@@ -434,6 +448,8 @@ class ContainerManager(Manager):
         for action in self.actions if actions is None else actions:
             if action == 'create':
                 self.store.create_container(meta, image, config, files)
+            elif action == 'set_disk_limit':
+                self.store.set_container_disk_limit(name, spec['disk_limit'])
             elif action == 'update_config':
                 self.store.update_container(meta, config, files)
             elif action == 'remove':
@@ -497,4 +513,6 @@ class ContainerManager(Manager):
         view['idmap'] = meta.get('idmap')
         view.setdefault('network', dict(NETWORK_NONE))
         view['ipv4'] = container_ipv4(view['network'])
+        # Only an existing container has a rootfs to measure (the planned one of a check run has none).
+        view['disk_usage'] = self.store.container_disk_usage(meta['name']) if 'rootfs' in meta else None
         return view

@@ -66,6 +66,7 @@ class ContainerInfoManager(InfoManager):
     def _describe(self, meta):
         state, pid = self.store.lxc.status(meta['name'])
         view = container_view(meta, state, pid)
+        view['disk_usage'] = self.store.container_disk_usage(meta['name'])
         if self.params['changes']:
             view['changes'] = self._changes(meta, state)
         return view

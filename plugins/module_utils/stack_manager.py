@@ -37,7 +37,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.validation import 
 STACKS_DIR = 'stacks'
 STACK_STATES = ('present', 'started', 'stopped', 'absent')
 # Plans are split around their store changes; the actions on either side touch only LXC.
-STORE_ACTIONS = ('create', 'update_config', 'remove')
+STORE_ACTIONS = ('create', 'set_disk_limit', 'update_config', 'remove')
 RUNTIME_ACTIONS = ('kill_orphan', 'stop', 'start', 'freeze', 'unfreeze')
 DEFAULT_PARALLEL = 8
 # Defaults of dockerlite_container's options, for members planned without task options

@@ -209,6 +209,8 @@ class Store:
         self._locked = False
         # Non-fatal findings (damaged entries skipped by listings); the runner reports them.
         self.warnings = []
+        self._qgroups = None  # the filesystem's qgroup numbers, read once per session (see _qgroup_usage)
+        self._quota_on = None  # whether btrfs quotas are on, once known
 
     def _warn(self, message):
         if message not in self.warnings:
@@ -603,6 +605,8 @@ class Store:
         acl_uid = self._acl_uid_of(meta)
         with self._staging() as staged:
             self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
+            if meta['spec'].get('disk_limit'):
+                self._limit_disk(os.path.join(staged, 'rootfs'), meta['spec']['disk_limit'])
             self._write_container_files(staged, meta, config_text, files)
             # LXC would create its log 0640; an existing file keeps its mode.
             os.close(os.open(os.path.join(staged, 'lxc.log'), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
@@ -641,6 +645,62 @@ class Store:
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])
+
+    # -- disk quotas ------------------------------------------------------
+
+    def set_container_disk_limit(self, name, limit):
+        """Limit what container ``name`` may write (exclusive bytes; None: no limit), then record it.
+
+        Takes effect at once, running or not. The qgroup limit is set before container.json says
+        so: a run that dies between leaves metadata that differs, and the next run sets it again.
+        """
+        self._require_lock()
+        paths = self.container_paths(name)
+        meta = {k: v for k, v in self.get_container(name).items() if k != 'rootfs'}
+        self._limit_disk(paths['rootfs'], limit)
+        meta['spec'] = dict(meta['spec'], disk_limit=limit)
+        self.write_json(paths['meta'], meta)
+        return self.get_container(name)
+
+    def _limit_disk(self, rootfs, limit):
+        """Set or remove the qgroup limit of ``rootfs``; quotas are enabled on the store's
+        filesystem the first time a limit is set (a rescan of the whole filesystem)."""
+        self._require_lock()
+        if not self._quotas_on():
+            if limit is None:
+                return  # without quotas nothing is limited
+            self.btrfs.enable_quota(self.root)
+            self._quota_on = True
+        self.btrfs.set_qgroup_limit(rootfs, limit, via=self.root)
+        self._qgroups = None
+
+    def container_disk_usage(self, name):
+        """The bytes only container ``name``'s rootfs holds (what disk_limit counts), or None when
+        quotas are off on the store's filesystem."""
+        rootfs = self.container_paths(name)['rootfs']
+        qgroups = self._qgroup_usage()
+        if qgroups is None or not os.path.isdir(rootfs):
+            return None  # quotas off, or a broken container without its rootfs
+        subvolume_id = self.btrfs.subvolume_id(rootfs)
+        if subvolume_id not in qgroups:
+            qgroups = self._qgroup_usage(refresh=True) or {}
+        return qgroups[subvolume_id]['exclusive'] if subvolume_id in qgroups else None
+
+    def _quotas_on(self):
+        if self._quota_on is None:
+            self._quota_on = self.btrfs.quota_enabled(self.root)
+        return self._quota_on
+
+    def _qgroup_usage(self, refresh=False):
+        """Every qgroup of the store's filesystem (None while quotas are off), after a sync (the kernel
+        updates the numbers when a transaction commits); read once and kept, so listing many
+        containers costs one call. With quotas off there is neither sync nor call."""
+        if self._qgroups is None or refresh:
+            if not self._quotas_on():
+                return None
+            self.btrfs.sync(self.root)
+            self._qgroups = (self.btrfs.qgroups(self.root),)
+        return self._qgroups[0]
 
     # -- read-only views --------------------------------------------------
 

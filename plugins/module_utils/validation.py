@@ -244,6 +244,19 @@ def parse_size(value, what):
     return size
 
 
+# disk_limit values that remove the limit (left out, the option keeps the container's limit).
+NO_DISK_LIMIT = ('none', '0')
+
+
+def parse_disk_limit(value):
+    """None (keep the limit), 0 (remove it: ``none`` or ``0``) or a byte size parsed like memory."""
+    if value is None:
+        return None
+    if str(value).strip().lower() in NO_DISK_LIMIT:
+        return 0
+    return parse_size(value, 'disk_limit')
+
+
 def parse_cpus(value):
     if value is None:
         return None

@@ -15,6 +15,7 @@ description:
   - A change of runtime options (O(command), O(env), O(mounts), O(hostname), O(memory), O(cpus), O(pids_limit),
     O(capabilities), O(cap_drop), O(autostart), O(network)) converges by rewriting the container's LXC config and, if
     it is running, restarting it; the root filesystem is not touched. Options left out keep their current value.
+  - A change of O(disk_limit) takes effect at once, without a restart (action V(set_disk_limit)).
   - A change of O(image) would replace the root filesystem and the data in it, so it is refused unless
     O(recreate=true).
   - "Secure by default: the device cgroup denies every device but C(null), C(zero), C(full), C(random),
@@ -147,6 +148,19 @@ options:
   memory:
     description: Memory limit, in bytes or with a unit (V(512m), V(1g); powers of 1024).
     type: str
+  disk_limit:
+    description:
+      - Most bytes the container may write on top of its image, in bytes or with a unit (V(512m), V(1g); powers of
+        1024), enforced by a btrfs qgroup limit on its root filesystem's exclusive bytes. Past it, writes inside the
+        container fail with C(EDQUOT) ("Disk quota exceeded"); the store and other containers are not affected.
+      - What the image holds does not count, only what the container adds or rewrites; after
+        M(dockerlite.core.dockerlite_commit) the committed data is shared with the new image and no longer counts.
+      - V(none) or V(0) removes the limit; left out, the container keeps its limit.
+      - A change takes effect at once, on a running container too, without a restart.
+      - The first limit turns btrfs quotas on for the whole store filesystem (a rescan of the filesystem, then some
+        cost on every write and subvolume deletion); see the C(dockerlite_volume_quota) variable of the
+        C(btrfs_volume) role to turn them on up front. Quotas stay on when the limits are removed.
+    type: str
   cpus:
     description: CPU limit in CPUs (V(1.5) is one and a half CPUs), enforced as a CFS quota.
     type: float
@@ -256,6 +270,7 @@ EXAMPLES = r'''
       GREETING: hello
     memory: 64m
     pids_limit: 100
+    disk_limit: 1g
     mounts:
       - source: /srv/www
         target: /www
@@ -377,6 +392,16 @@ container:
     memory:
       description: Memory limit in bytes, or V(null).
       type: int
+    disk_limit:
+      description: Disk limit in bytes (what the container may write on top of its image), or V(null).
+      type: int
+    disk_usage:
+      description:
+        - Bytes only this container's root filesystem holds (btrfs qgroup exclusive bytes), which O(disk_limit)
+          counts; V(null) when btrfs quotas are off on the store's filesystem.
+        - In check mode, the current usage of an existing container; V(null) for one that would be created.
+      type: int
+      sample: 1052672
     cpus:
       description: CPU limit, or V(null).
       type: float
@@ -418,8 +443,9 @@ container:
       type: str
       sample: 10.213.0.2
 actions:
-  description: What the task did (or would do in check mode), in order, such as V(create), V(update_config),
-    V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove), and V(kill_orphan) (see RV(container.state)).
+  description: What the task did (or would do in check mode), in order, such as V(create), V(set_disk_limit),
+    V(update_config), V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove), and V(kill_orphan)
+    (see RV(container.state)).
   returned: always
   type: list
   elements: str

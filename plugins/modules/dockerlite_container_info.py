@@ -95,9 +95,10 @@ containers:
   description:
     - The containers, sorted by name; one or none when O(name) is given.
     - Each also holds the runtime settings that M(dockerlite.core.dockerlite_container) returns (C(command), C(env),
-      C(mounts), C(hostname), C(memory), C(cpus), C(pids_limit), C(capabilities), C(cap_drop), C(autostart),
-      C(privileged), C(isolated_idmap), C(idmap), C(stop_signal), and C(network) where the container has one).
-      A container made before containers ran unprivileged by default shows C(privileged=true) and C(idmap=null).
+      C(mounts), C(hostname), C(memory), C(disk_limit), C(cpus), C(pids_limit), C(capabilities), C(cap_drop),
+      C(autostart), C(privileged), C(isolated_idmap), C(idmap), C(stop_signal), and C(network) where the container
+      has one). A container made before containers ran unprivileged by default shows C(privileged=true) and
+      C(idmap=null).
   returned: always
   type: list
   elements: dict
@@ -133,6 +134,11 @@ containers:
     rootfs:
       description: Path of the container's writable subvolume.
       type: str
+    disk_usage:
+      description: Bytes only this container's root filesystem holds (btrfs qgroup exclusive bytes, read after a
+        sync), which C(disk_limit) counts; V(null) when btrfs quotas are off on the store's filesystem.
+      type: int
+      sample: 1052672
     changes:
       description:
         - What changed relative to the image, see the notes; V(null) when the image no longer exists.

@@ -18,8 +18,9 @@ description:
     option, a missing image, a duplicate name, a container of another stack, ...) fails the task with a message naming
     it, and nothing is touched.
   - The plans are then carried out in three waves, each member's actions in its own order; the stops that must come
-    before a store change, the store changes (create, update config, remove, and one-off runs) one container at a
-    time, and the starts (and freezes). The stop and start waves run in up to O(parallel) processes at once.
+    before a store change, the store changes (create, set disk limit, update config, remove, and one-off runs) one
+    container at a time, and the starts (and freezes). The stop and start waves run in up to O(parallel) processes
+    at once.
   - A failure ends the run; the store wave stops at the failed member, a stop or start wave finishes what it has
     begun, and no later wave runs. C(containers) then tells what was done to each member, the stack's record holds
     every member that exists, and the task fails naming the member. A one-off run (O(containers[].detach=false))
@@ -138,6 +139,10 @@ options:
         type: bool
       memory:
         description: Memory limit, in bytes or with a unit.
+        type: str
+      disk_limit:
+        description: Most bytes the container may write on top of its image, in bytes or with a unit; V(none) or
+          V(0) removes the limit. Changed without a restart. See M(dockerlite.core.dockerlite_container).
         type: str
       cpus:
         description: CPU limit in CPUs.

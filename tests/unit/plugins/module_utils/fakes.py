@@ -52,7 +52,8 @@ def tree_signature(path):
 class FakeBtrfs:
     """The BtrfsClient interface the store uses, over plain directories."""
 
-    MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree')
+    MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree', 'enable_quota',
+                'set_qgroup_limit')
 
     def __init__(self, fstype='btrfs', calls=None):
         self.fstype = fstype
@@ -61,6 +62,9 @@ class FakeBtrfs:
         self._read_only = {}
         self._created = {}
         self._generation = {}
+        self.quota = False
+        self.limits = {}  # subvolume id: exclusive limit, as qgroups keep them (gone with the subvolume)
+        self.usage = {}  # subvolume id: exclusive bytes that a test wants qgroups to show
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
@@ -118,6 +122,42 @@ class FakeBtrfs:
     def created_transaction(self, path):
         return self._created[_inode(path)]
 
+    def subvolume_id(self, path):
+        if not self.is_subvolume(path):
+            raise AssertionError('subvolume id of %s, which is not a subvolume' % path)
+        return _inode(path)[1]
+
+    def sync(self, path):
+        self.calls.append(('sync', path))
+
+    def qgroups(self, path):
+        """Quotas on: every subvolume's qgroup, its exclusive bytes being the size of its files."""
+        self.calls.append(('qgroups', path))
+        if not self.quota:
+            return None
+        qgroups = {}
+        for (_dev, ino), _transaction in self._created.items():
+            qgroups[ino] = {'exclusive': self.usage.get(ino, 0), 'referenced': self.usage.get(ino, 0),
+                            'max_exclusive': self.limits.get(ino), 'max_referenced': None}
+        return qgroups
+
+    def quota_enabled(self, path):
+        self.calls.append(('quota_enabled', path))
+        return self.quota
+
+    def enable_quota(self, path):
+        self.calls.append(('enable_quota', path))
+        self.quota = True
+
+    def set_qgroup_limit(self, path, limit, via):
+        self.calls.append(('set_qgroup_limit', path, limit, via))
+        if not self.quota:
+            raise AssertionError('qgroup limit on %s with quotas off' % path)
+        self.limits[self.subvolume_id(path)] = limit
+
+    def limit_of(self, path):
+        return self.limits.get(self.subvolume_id(path))
+
     def send(self, subvolume, parent=None, no_data=True):
         """A send stream from ``parent`` to ``subvolume``, built by comparing the two trees.
 
@@ -140,6 +180,7 @@ class FakeBtrfs:
                 key = _inode(dirpath)
                 for table in (self._read_only, self._created, self._generation):
                     table.pop(key, None)
+                self.limits.pop(key[1], None)
             shutil.rmtree(path)
         else:
             os.unlink(path)

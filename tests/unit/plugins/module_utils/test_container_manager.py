@@ -148,7 +148,8 @@ def test_env_is_the_images_updated_with_the_tasks():
 def test_given_options_replace_the_defaults():
     options = {'command': ['sleep', '1'], 'mounts': [{'source': '/a', 'target': '/b', 'read_only': True}],
                'hostname': 'h', 'memory': 1 << 20, 'cpus': 0.5, 'pids_limit': 10, 'capabilities': ['sys_time'],
-               'cap_drop': ['mknod'], 'autostart': True, 'privileged': True, 'isolated_idmap': False}
+               'cap_drop': ['mknod'], 'autostart': True, 'privileged': True, 'isolated_idmap': False,
+               'disk_limit': 1 << 30}
     spec = desired_spec(given(**options), image_defaults(BUSYBOX_IMAGE))
     assert spec == dict(options, env={'PATH': '/bin:/sbin', 'LANG': 'C'}, stop_signal='SIGTERM')
 
@@ -157,7 +158,7 @@ def current_spec():
     return dict(SPEC_DEFAULTS, command=['sleep', '3600'], env={'PATH': '/bin:/sbin', 'LANG': 'C', 'OLD': '1'},
                 mounts=[{'source': '/a', 'target': '/b', 'read_only': False}], hostname='old', memory=1 << 30,
                 cpus=1.0, pids_limit=50, capabilities=['sys_time'], cap_drop=['mknod'], autostart=True,
-                stop_signal='SIGTERM')
+                disk_limit=1 << 30, stop_signal='SIGTERM')
 
 
 def test_unspecified_options_keep_current_values():
@@ -170,7 +171,7 @@ def test_unspecified_options_keep_current_values():
 
 @pytest.mark.parametrize('option, value', [
     ('command', ['/bin/true']), ('mounts', []), ('hostname', 'new'), ('memory', 1 << 20), ('cpus', 2.0),
-    ('pids_limit', 5), ('capabilities', []), ('cap_drop', ['all']), ('autostart', False),
+    ('pids_limit', 5), ('capabilities', []), ('cap_drop', ['all']), ('autostart', False), ('disk_limit', 1 << 20),
 ])
 def test_one_given_option_changes_only_itself(option, value):
     current = current_spec()

@@ -187,3 +187,12 @@ def test_discard_snapshot_deletes_only_staged_snapshots(host):
 def test_container_view_user_namespace_keys(meta, expected):
     view = container_view(dict(meta, name='web', id='1' * 64, rootfs='/r'), 'stopped', None)
     assert (view['privileged'], view['isolated_idmap'], view['idmap']) == expected
+
+def test_container_info_reports_disk_usage_when_quotas_are_on(host):
+    rootfs = container(host, 'web')
+    assert container_info(host, name='web')['containers'][0]['disk_usage'] is None
+    run_manager(host, ContainerManager, 'dockerlite_container', name='web', disk_limit='10m')
+    host.btrfs.usage[host.btrfs.subvolume_id(rootfs)] = 4096
+    found = container_info(host, name='web')['containers'][0]
+    assert (found['disk_usage'], found['disk_limit']) == (4096, 10 << 20)
+    assert ('sync', host.root) in host.calls  # qgroup numbers are current only after a commit

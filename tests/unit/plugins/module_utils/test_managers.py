@@ -200,6 +200,21 @@ SCENARIOS = [
      dict(name='web', state='stopped', memory='64m', pids_limit=50), ['update_config'], []),
     ('container new config frozen', web('frozen'), 'container', dict(name='web', state='frozen', cpus=0.5),
      ['stop', 'update_config', 'start', 'freeze'], []),
+    ('container create with a disk limit', base_image, 'container',
+     dict(name='web', image='base', command=['sleep', '3600'], disk_limit='64m'), ['create', 'start'], []),
+    ('container new disk limit, no restart', web(), 'container', dict(name='web', disk_limit='1g'),
+     ['set_disk_limit'], []),
+    ('container new disk limit stopped', web('stopped'), 'container', dict(name='web', disk_limit='1g'),
+     ['set_disk_limit', 'start'], []),
+    ('container new disk limit and env', web(), 'container', dict(name='web', disk_limit='1g', env={'NEW': '1'}),
+     ['stop', 'set_disk_limit', 'update_config', 'start'], []),
+    ('container disk limit changed', web(disk_limit='64m'), 'container', dict(name='web', disk_limit='128m'),
+     ['set_disk_limit'], []),
+    ('container disk limit removed', web(disk_limit='64m'), 'container', dict(name='web', disk_limit='none'),
+     ['set_disk_limit'], []),
+    ('container disk limit 0 without one', web(), 'container', dict(name='web', disk_limit='0'), [], []),
+    ('container disk limit left out keeps it', web(disk_limit='64m'), 'container', dict(name='web', memory='64m'),
+     ['stop', 'update_config', 'start'], []),
     ('container recreate', web_from_two_images, 'container', dict(name='web', image='other', recreate=True),
      ['stop', 'remove', 'create', 'start'], []),
     ('container absent', web(), 'container', dict(name='web', state='absent'), ['stop', 'remove'], []),
@@ -293,6 +308,46 @@ def test_container_create(tmp_path, ctx):
     assert 'lxc.init.cmd = sleep 3600' in config
     assert container['memory'] == 64 * 1024 * 1024
     assert os.path.isfile(os.path.join(container['rootfs'], 'etc', 'hostname'))
+
+
+def test_disk_limit_is_a_qgroup_limit_changed_without_a_restart(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    result = run(host, 'container', name='web', image='base', command='sleep 3600')
+    assert result['container']['disk_limit'] is None
+    assert result['container']['disk_usage'] is None  # quotas are off until a limit needs them
+    assert not host.btrfs.quota and ('enable_quota', host.root) not in host.calls
+    # With quotas off, reporting disk_usage neither syncs nor lists qgroups.
+    assert not {'sync', 'qgroups'} & {call[0] for call in host.calls}
+
+    result = run(host, 'container', name='web', disk_limit='64m')
+    rootfs = result['container']['rootfs']
+    assert result['actions'] == ['set_disk_limit']
+    assert host.btrfs.quota and host.btrfs.limit_of(rootfs) == 64 << 20
+    assert host.store().get_container('web')['spec']['disk_limit'] == 64 << 20
+    assert host.lxc.mutating_calls() == [('start', 'web', ('sleep', '3600'))]  # no restart
+    host.btrfs.usage[host.btrfs.subvolume_id(rootfs)] = 12345
+    assert run(host, 'container', name='web')['container']['disk_usage'] == 12345
+
+    result = run(host, 'container', name='web', disk_limit='none')
+    assert result['actions'] == ['set_disk_limit']
+    assert host.btrfs.limit_of(rootfs) is None
+    assert result['container']['disk_limit'] is None
+    assert host.lxc.mutating_calls() == [('start', 'web', ('sleep', '3600'))]
+
+
+def test_disk_limit_of_a_new_container_is_set_before_it_is_moved_into_place(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    host.forget_calls()
+    result = run(host, 'container', name='web', image='base', command='sleep 3600', disk_limit='1g')
+    names = [call[0] for call in host.calls]
+    assert names.index('snapshot') < names.index('enable_quota') < names.index('set_qgroup_limit')
+    limited = [call for call in host.calls if call[0] == 'set_qgroup_limit']
+    assert limited[0][1].startswith(os.path.join(host.root, 'tmp')) and limited[0][2] == 1 << 30
+    assert limited[0][3] == host.root  # not through the (maybe full) subvolume itself
+    assert host.btrfs.limit_of(result['container']['rootfs']) == 1 << 30
+    assert result['container']['disk_usage'] == 0
 
 
 def test_container_run_once(tmp_path, ctx):
@@ -420,6 +475,9 @@ ERRORS = [
     ('container env newline', base_image, 'container', dict(name='web', image='base', env={'A': 'x\ny'}),
      "'x\\ny'"),
     ('container bad memory', base_image, 'container', dict(name='web', image='base', memory='lots'), "'lots'"),
+    ('container bad disk_limit', base_image, 'container', dict(name='web', image='base', disk_limit='lots'),
+     "disk_limit 'lots'"),
+    ('container negative disk_limit', web(), 'container', dict(name='web', disk_limit='-1g'), "disk_limit '-1g'"),
     ('container unknown capability', base_image, 'container',
      dict(name='web', image='base', capabilities=['CAP_FLY']), "'CAP_FLY'"),
     ('container other image', web_from_two_images, 'container', dict(name='web', image='other'), 'recreate'),

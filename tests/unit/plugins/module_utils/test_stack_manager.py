@@ -243,6 +243,32 @@ def test_one_member_changes_only_that_member_restarts(tmp_path, ids, src):
     assert [call[1] for call in starts] == ['db']
 
 
+def test_a_member_disk_limit_changes_without_a_restart(tmp_path, ids, src):
+    limited = [member('web', disk_limit='1g'), member('db', env={'ROLE': 'db'}), member('cache', memory='64m')]
+    _check, real, _again_check, again, host = parity(tmp_path, ids, src, three, limited)
+    assert actions_of(real) == {'web': ['set_disk_limit']}
+    assert real['diff']['after']['containers']['web']['disk_limit'] == 1 << 30
+    assert again['actions'] == []
+    assert [call for call in host.lxc.mutating_calls() if call[0] in ('start', 'stop')] == []
+    rootfs = host.store().container_paths('web')['rootfs']
+    assert host.btrfs.limit_of(rootfs) == 1 << 30
+    # One qgroup listing serves every member's disk_usage.
+    assert [c['container']['disk_usage'] for c in again['containers']] == [0, 0, 0]
+    assert len([call for call in host.calls if call[0] == 'qgroups']) == 3  # the real run, the check, the rerun
+
+
+def test_limited_members_turn_quotas_on_once(tmp_path, src):
+    host = new_host(tmp_path / 'store', src)
+    host.forget_calls()
+    result = stack(host, [member(name, disk_limit='%dm' % size) for name, size in (('a', 8), ('b', 16), ('c', 32))])
+    assert actions_of(result) == {'a': ['create', 'start'], 'b': ['create', 'start'], 'c': ['create', 'start'],
+                                  '.stack': ['record']}
+    calls = [call[0] for call in host.calls]
+    assert (calls.count('quota_enabled'), calls.count('enable_quota'), calls.count('set_qgroup_limit')) == (1, 1, 3)
+    assert [host.btrfs.limit_of(host.store().container_paths(name)['rootfs']) for name in 'abc'] == \
+        [8 << 20, 16 << 20, 32 << 20]
+
+
 def test_stack_stopped_stops_every_member_but_removes_own_absent(tmp_path, ids, src):
     listed = [member('web', state='started'), member('db', state='frozen'), member('cache', state='absent')]
     _check, real, _again_check, again, host = parity(tmp_path, ids, src, three, listed, state='stopped')

@@ -271,6 +271,18 @@ def test_parse_size_refuses(value):
     assert repr(value) in msg
 
 
+@pytest.mark.parametrize('value, expected', [(None, None), ('none', 0), ('None', 0), (' NONE ', 0), ('0', 0), (0, 0),
+                                             ('1g', 1 << 30), ('512m', 512 << 20), (4096, 4096)])
+def test_parse_disk_limit(value, expected):
+    assert v.parse_disk_limit(value) == expected
+
+
+@pytest.mark.parametrize('value', ['lots', '-1g', '0.1', 'nothing', '', True])
+def test_parse_disk_limit_refuses(value):
+    msg = refused(v.parse_disk_limit, value)
+    assert msg.startswith('disk_limit ') and repr(value) in msg
+
+
 @pytest.mark.parametrize('value, expected', [(1, 1.0), ('1.5', 1.5), (0.5, 0.5), (0.01, 0.01), (4096, 4096.0),
                                              (None, None)])
 def test_parse_cpus(value, expected):
