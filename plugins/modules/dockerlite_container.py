@@ -79,7 +79,12 @@ options:
         type: str
         required: true
       read_only:
-        description: Mount read-only.
+        description:
+          - Mount read-only.
+          - It holds only while the container cannot mount, that is without V(sys_admin) in O(capabilities) (the
+            default): a container given V(sys_admin) can remount the mount read-write, since an unprivileged
+            container's mounts are made inside its own user namespace (not locked), and a privileged one is host
+            root.
         type: bool
         default: false
       idmap:
@@ -173,7 +178,8 @@ options:
         V(sys_time) or V(net_admin)), with or without the C(CAP_) prefix, any case.
       - V(all) puts no limit on the bounding set, or with O(cap_drop) keeps every capability but those.
       - In an unprivileged container, capabilities act only inside its user namespace (on what it owns), which
-        makes adding them far less dangerous than for a privileged one.
+        makes adding them far less dangerous than for a privileged one. V(sys_admin) still lets the container
+        mount, and so remount its O(mounts) read-write, whatever their O(mounts[].read_only) says.
     type: list
     elements: str
   cap_drop:
