@@ -35,7 +35,7 @@ notes:
     is interrupted leaves nothing that looks complete but is not, and the next run converges.
   - An image or container whose metadata is damaged (or a stray entry in C(<root>/images) or C(<root>/containers)) is
     skipped by listings with a warning naming the file; a task on that very object fails naming the file and what
-    is wrong, and removing it with O(state=absent) works. A task that fails after some of its steps reports them
+    is wrong, and removing it with C(state=absent) works. A task that fails after some of its steps reports them
     (C(changed), C(actions)).
 '''
 

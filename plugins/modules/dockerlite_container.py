@@ -82,7 +82,7 @@ options:
         description:
           - Mount read-only.
           - It holds only while the container cannot mount, that is without V(sys_admin) in O(capabilities) (the
-            default): a container given V(sys_admin) can remount the mount read-write, since an unprivileged
+            default). A container given V(sys_admin) can remount the mount read-write, since an unprivileged
             container's mounts are made inside its own user namespace (not locked), and a privileged one is host
             root.
         type: bool

@@ -188,6 +188,7 @@ def test_container_view_user_namespace_keys(meta, expected):
     view = container_view(dict(meta, name='web', id='1' * 64, rootfs='/r'), 'stopped', None)
     assert (view['privileged'], view['isolated_idmap'], view['idmap']) == expected
 
+
 def test_container_info_reports_disk_usage_when_quotas_are_on(host):
     rootfs = container(host, 'web')
     assert container_info(host, name='web')['containers'][0]['disk_usage'] is None

@@ -393,6 +393,7 @@ def test_a_damaged_stack_record_is_skipped_and_rewritten(host, src):
 # -- errors ----------------------------------------------------------------------------
 
 def test_a_full_store_gets_a_clear_message():
+    error = None
     try:
         raise OSError(errno.ENOSPC, 'No space left on device', '/s/tmp/x')
     except OSError as exc:
