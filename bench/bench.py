@@ -127,6 +127,8 @@ class Workspace:
     def __init__(self, settings):
         self.settings = settings
         self.tmp = tempfile.mkdtemp(prefix='dlbench-', dir=settings.tmp_parent)
+        # Unprivileged containers' mapped root must traverse every directory above their rootfs.
+        os.chmod(self.tmp, 0o711)
         # Every container this run makes starts with this, so teardown finds them all.
         self.prefix = 'b%s-' % secrets.token_hex(3)
         self.loopfile = os.path.join(self.tmp, 'btrfs.img')
