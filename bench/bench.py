@@ -22,6 +22,7 @@ Settings, from the environment:
   BENCH_LOOP_SIZE   apparent size of the sparse loop file (default 8G)
   BENCH_TMPDIR      where the temporary directory goes (default: $TMPDIR or /tmp)
   BENCH_STACK_N     containers in the one dockerlite_stack task (default 100; 0 skips it)
+  BENCH_QUOTA_N     containers per loop of the quotas off/on figure (default 10; 0 skips the figure)
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class Settings:
         self.loop_size = os.environ.get('BENCH_LOOP_SIZE', '8G')
         self.tmp_parent = os.environ.get('BENCH_TMPDIR') or None
         self.stack_n = int(os.environ.get('BENCH_STACK_N', '100'))
+        self.quota_n = int(os.environ.get('BENCH_QUOTA_N', '10'))
         self.bin = os.path.dirname(sys.executable)
 
 
@@ -125,6 +127,8 @@ class Workspace:
     def __init__(self, settings):
         self.settings = settings
         self.tmp = tempfile.mkdtemp(prefix='dlbench-', dir=settings.tmp_parent)
+        # Unprivileged containers' mapped root must traverse every directory above their rootfs.
+        os.chmod(self.tmp, 0o711)
         # Every container this run makes starts with this, so teardown finds them all.
         self.prefix = 'b%s-' % secrets.token_hex(3)
         self.loopfile = os.path.join(self.tmp, 'btrfs.img')
@@ -694,6 +698,68 @@ def build_image(ws, results):
                         'used_delta': ws.disk_usage()['used'] - before['used']}
 
 
+def timed_ms(call):
+    started = time.monotonic()
+    call()
+    return (time.monotonic() - started) * 1000.0
+
+
+def write_into(ws, name, size_mib):
+    """``size_mib`` MiB of random data into container ``name``'s rootfs, from the host."""
+    with open(os.path.join(ws.root, 'containers', name, 'rootfs', 'bench-data'), 'wb') as handle:
+        for _mib in range(size_mib):
+            handle.write(os.urandom(MIB))
+
+
+QUOTA_WRITE_MIB = 1  # written into each container of figure 7 before it is removed
+
+
+def measure_quota(ws, results):
+    """Figure 7: btrfs quotas (qgroups) off, then on, in the same run: create+start of BENCH_QUOTA_N
+    containers in a loop (with quotas on each gets a disk_limit, so the limit is set too), their removal
+    once each has QUOTA_WRITE_MIB written, the btrfs cleaner's time to drop the deleted subvolumes
+    (qgroups make it account for every extent it frees), a commit, and a dockerlite_stack of BENCH_STACK_N
+    members created and removed, with the cleaner after it. Runs last, since quotas stay on."""
+    n = ws.settings.quota_n
+    if n <= 0:
+        return
+    figures = {'n': n, 'stack_n': ws.settings.stack_n, 'write_mib': QUOTA_WRITE_MIB}
+    for mode in ('off', 'on'):
+        mode_figures = figures[mode] = {}
+        limit = {}
+        if mode == 'on':
+            mode_figures['enable_ms'] = timed_ms(lambda: (run(['btrfs', 'quota', 'enable', ws.fs]),
+                                                          run(['btrfs', 'quota', 'rescan', '-W', ws.fs])))
+            limit = {'disk_limit': '1g'}
+        ws.quiesce()
+        items = names(ws, 'q%s' % mode, n)
+        create = ws.ansible.play('quota-%s-create' % mode, [loop_task('create', CONTAINER_MODULE,
+                                                                      container_args(**limit), items)])
+        for name in items:
+            write_into(ws, name, QUOTA_WRITE_MIB)
+        ws.quiesce()
+        remove = ws.ansible.play('quota-%s-remove' % mode, [loop_task('remove', CONTAINER_MODULE, {
+            'name': '{{ item }}', 'state': 'absent'}, items)])
+        mode_figures.update(create=loop_figures(create['tasks'][0], n), remove=loop_figures(remove['tasks'][0], n),
+                            cleaner_ms=timed_ms(ws.quiesce))
+        mode_figures['commit'] = ws.host('commit', {'root': ws.root, 'image': IMAGE, 'command': COMMAND,
+                                                    'sizes_mib': [1], 'repeat': ws.settings.commit_repeat})['cases']
+        if ws.settings.stack_n > 0:
+            members = [dict({'name': name, 'image': IMAGE, 'command': COMMAND}, **limit)
+                       for name in names(ws, 'qs%s' % mode, ws.settings.stack_n)]
+            for phase, state in (('create', 'started'), ('absent', 'absent')):
+                task = {'name': phase, STACK_MODULE: {'root': ws.root, 'name': ws.prefix + 'qstack' + mode,
+                                                      'state': state, 'containers': members}}
+                played = ws.ansible.play('quota-%s-stack-%s' % (mode, phase), [task])['tasks'][0]
+                mode_figures['stack_' + phase] = {'task_ms': (played['end'] - played['start']) * 1000.0,
+                                                  'changed': played['changed']}
+            mode_figures['stack_cleaner_ms'] = timed_ms(ws.quiesce)
+        log('quotas %s: create %.0f ms, remove %.0f ms per container, cleaner %.0f ms'
+            % (mode, mode_figures['create']['per_item_ms'], mode_figures['remove']['per_item_ms'],
+               mode_figures['cleaner_ms']))
+    results['quota'] = figures
+
+
 # The registries. Per container count N, in this order, on one set of N containers:
 PER_N = (
     measure_floor,
@@ -712,6 +778,7 @@ ONCE = (
     measure_stack,
     measure_commit,
     measure_lxcfs_hook,
+    measure_quota,  # last: it leaves quotas on
 )
 
 
@@ -953,6 +1020,37 @@ def rows_stop_remove(results):
     return rows
 
 
+def rows_quota(results):
+    """Figure 7: each figure with quotas on against the same with quotas off."""
+    quota = results.get('quota')
+    if not quota:
+        return []
+    off, on, n = quota['off'], quota['on'], quota['n']
+    pairs = [
+        ('create+start per container, loop (on: with disk_limit)', n, off['create']['per_item_ms'],
+         on['create']['per_item_ms'], 'turning quotas on took %s' % fmt_ms(on['enable_ms'])),
+        ('remove per container, loop (%d MiB written in each)' % quota['write_mib'], n,
+         off['remove']['per_item_ms'], on['remove']['per_item_ms'], ''),
+        ('btrfs cleaner after those removals (snapshot deletion)', n, off['cleaner_ms'], on['cleaner_ms'],
+         'until btrfs subvolume list -d is empty'),
+    ]
+    for case_off, case_on in zip(off['commit'], on['commit']):
+        pairs.append(('commit (CommitManager in-process): 1 MiB written, %s'
+                      % ('synced first' if case_on['synced'] else 'not synced'), None, case_off['commit_ms'],
+                      case_on['commit_ms'], ''))
+    if 'stack_create' in on:
+        stack_n = quota['stack_n']
+        pairs += [('dockerlite_stack create+start, one task (on: with disk_limit)', stack_n,
+                   off['stack_create']['task_ms'], on['stack_create']['task_ms'], ''),
+                  ('dockerlite_stack tear-down (state absent), one task', stack_n, off['stack_absent']['task_ms'],
+                   on['stack_absent']['task_ms'], ''),
+                  ('btrfs cleaner after the stack tear-down', stack_n, off['stack_cleaner_ms'],
+                   on['stack_cleaner_ms'], '')]
+    return [Row('7', 'quotas on: ' + label, count, fmt_ms(with_quota), 'quotas off %s' % fmt_ms(without),
+                fmt_ratio(with_quota / without) if without else '', '', None, note)
+            for label, count, without, with_quota, note in pairs]
+
+
 ROWS = (
     rows_create_start,
     rows_rerun,
@@ -960,6 +1058,7 @@ ROWS = (
     rows_disk,
     rows_stop_remove,
     rows_stack,
+    rows_quota,
 )
 
 

@@ -195,7 +195,10 @@ def op_raw_create_start(args):
         for entry, text in texts.items():
             text = text.replace(template['dir'], directory).replace(template['name'], name)
             if entry == 'config' and args.get('include'):
-                text = 'lxc.include = %s\n' % args['include'] + text
+                # common.conf drops capabilities (lxc.cap.drop), which LXC refuses next to our
+                # lxc.cap.keep; this figure is about common.conf's hooks, so its list stands.
+                text = 'lxc.include = %s\n' % args['include'] + ''.join(
+                    line for line in text.splitlines(True) if not line.startswith('lxc.cap.keep'))
             with open(os.path.join(directory, entry), 'w') as handle:
                 handle.write(text)
         configured = now()

@@ -10,11 +10,14 @@ short_description: Run tasks inside a running dockerlite container
 version_added: 0.1.0
 description:
   - Runs commands in, and copies files to and from, a running container of a dockerlite store on the controller,
-    through C(lxc-attach) with a clean environment. Nothing needs to be installed in the container for
+    through LXC's attach with a clean environment. Nothing needs to be installed in the container for
     M(ansible.builtin.raw) and M(ansible.builtin.script); other modules need Python in the container, as usual.
-  - Files travel as a byte stream through C(lxc-attach) (C(cat) inside the container), never through the container's
+  - Files travel as a byte stream through the attached command (C(cat) inside the container), never through the container's
     root filesystem on the host, so a symbolic link inside the container resolves inside the container and cannot
     redirect a write onto the host.
+  - The attach is done by a helper process run with O(dockerlite_python) (it needs python3-lxc) that keeps only the
+    command's stdin, stdout and stderr pipes and has no log file open when it joins the container, so no descriptor of
+    Ansible or of the host reaches the container, not even for an instant.
   - The container must run on the controller itself (the host that runs C(ansible-playbook)), and the controller
     must run as root. Containers on another host are out of reach; run the play on that host (for example with
     C(ansible-pull)).
@@ -42,8 +45,18 @@ options:
     ini:
       - section: dockerlite_connection
         key: root
+  dockerlite_python:
+    description:
+      - The Python interpreter on the controller that runs the attach helper; it must be able to import python3-lxc.
+    type: path
+    default: /usr/bin/python3
+    vars:
+      - name: dockerlite_python
+    ini:
+      - section: dockerlite_connection
+        key: python
 notes:
-  - Tasks run as root in the container (C(lxc-attach) enters it as root); O(remote_addr) names the container, and
+  - Tasks run as root in the container (the attach enters it as root); O(remote_addr) names the container, and
     C(ansible_user) is ignored.
   - The environment is cleared. The command sees the container's own environment (its C(env), as the container's
     process does), plus C(PATH) and C(HOME=/root) unless the container sets them.
@@ -94,6 +107,7 @@ EXAMPLES = r'''
 '''
 
 import io
+import json
 import os
 import selectors
 import subprocess
@@ -104,20 +118,27 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
 from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+    CommandError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc import STATE_NAMES
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach import SPEC_ENV
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
 
 display = Display()
 
-LXC_ATTACH = 'lxc-attach'
+# Run with dockerlite_python as ``-m``, from the collection this plugin belongs to.
+HELPER_MODULE = 'ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach'
+# <dir>/ansible_collections/dockerlite/core/plugins/connection/dockerlite.py -> <dir>
+COLLECTIONS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 LXC_INFO = 'lxc-info'
 SHELL = '/bin/sh'
-# Set in the container unless its own environment (lxc.environment) sets them.
+# Set in the container unless its own environment (lxc.environment) sets them; ``container``
+# is what lxc-attach and LXC's init set, for programs that look for it.
 DEFAULT_ENV = (
     ('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
     ('HOME', '/root'),
+    ('container', 'lxc'),
 )
 CHUNK = 65536
 # The shell scripts that move a file; the path is an argument, never spliced into the script.
@@ -126,21 +147,25 @@ FETCH_SCRIPT = 'cat < "$1"'
 
 
 def attach_env(container_env):
-    """``--set-var`` assignments: our defaults for what the container's own env leaves unset."""
-    container_env = container_env or {}
-    return ['%s=%s' % (key, value) for key, value in DEFAULT_ENV if key not in container_env]
+    """The command's whole environment: the container's own env over our defaults."""
+    env = dict(DEFAULT_ENV)
+    env.update(container_env or {})
+    return env
 
 
-def attach_argv(lxcpath, name, argv, env_assignments=()):
-    """The lxc-attach command that runs ``argv`` in container ``name`` with a clean environment.
+def attach_spec(argv, env):
+    """What the attach helper runs: ``argv`` as root in /, with exactly ``env``."""
+    return {'mode': 'run', 'argv': list(argv), 'env': dict(env), 'cwd': '/', 'user': None, 'group': None}
 
-    stdin, stdout and stderr are never terminals here, so lxc-attach passes them through
-    without a pseudo-terminal and stdout and stderr stay apart.
+
+def helper_command(python, lxcpath, name, spec):
+    """(argv, environment) of the attach helper that runs ``spec`` in container ``name``.
+
+    The spec travels in the helper's environment, which only root can read, not in its argv.
+    stdin, stdout and stderr are never terminals here, so they stay three apart pipes.
     """
-    cmd = [LXC_ATTACH, '--lxcpath', lxcpath, '--name', name, '--clear-env']
-    for assignment in env_assignments:
-        cmd += ['--set-var', assignment]
-    return cmd + ['--'] + list(argv)
+    env = {'PYTHONPATH': COLLECTIONS_DIR, 'LC_ALL': 'C', SPEC_ENV: json.dumps(spec)}
+    return [python, '-m', HELPER_MODULE, lxcpath, name], env
 
 
 def shell_argv(script, *args):
@@ -154,17 +179,19 @@ def parse_state(text):
     return STATE_NAMES.get(state, state.lower() or 'unknown')
 
 
-def run_streamed(argv, stdin=None, stdout=None):
-    """Run ``argv``; return (rc, stdout bytes, stderr bytes).
+def run_streamed(argv, stdin=None, stdout=None, env=None):
+    """Run ``argv`` (with environment ``env``, from /); return (rc, stdout bytes, stderr bytes).
 
-    ``stdin`` is bytes or a binary file to feed the process (None: /dev/null); when
+    ``stdin`` is bytes or a binary file to feed the process (None: nothing); when
     ``stdout`` is a binary file, the process's output is written there instead of being
     returned. Files are streamed in chunks, and only through pipes: the container's
     processes never hold a descriptor of a controller file.
     """
-    source = io.BytesIO(stdin) if isinstance(stdin, (bytes, bytearray)) else stdin
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # stdin is a pipe even without input (closed at once): the container gets no host file.
+    source = io.BytesIO(stdin or b'') if stdin is None or isinstance(stdin, (bytes, bytearray)) else stdin
+    # From /: ``python -m`` looks for modules in its working directory first.
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd='/')
     try:
         out, err = _pump(proc, source, stdout)
     except BaseException:
@@ -215,11 +242,11 @@ def _pump(proc, source, sink):
 
 
 class Connection(ConnectionBase):
-    """Tasks inside a dockerlite container, through lxc-attach on the controller."""
+    """Tasks inside a dockerlite container, through LXC's attach on the controller."""
 
     transport = 'dockerlite.core.dockerlite'
     has_pipelining = True
-    # lxc-attach enters as root; Ansible then skips become to root as a no-op.
+    # The attach enters as root; Ansible then skips become to root as a no-op.
     default_user = 'root'
     # No pseudo-terminal: become prompts cannot be answered.
     has_tty = False
@@ -228,7 +255,7 @@ class Connection(ConnectionBase):
         super().__init__(*args, **kwargs)
         self._container = None
         self._lxcpath = None
-        self._env = []
+        self._env = {}
 
     # -- connection -------------------------------------------------------
 
@@ -268,7 +295,11 @@ class Connection(ConnectionBase):
         """The env the container was configured with (container.json), or {} for a plain LXC container."""
         try:
             container = store.get_container(name) or {}
-        except (OSError, ValueError):
+        except StoreDataError as exc:
+            display.warning('dockerlite connection: container %s has damaged metadata, so its env is not set: %s'
+                            % (name, exc.msg))
+            return {}
+        except OSError:
             return {}
         return (container.get('spec') or {}).get('env') or {}
 
@@ -279,19 +310,17 @@ class Connection(ConnectionBase):
         except CommandError as exc:
             raise AnsibleConnectionFailure('dockerlite connection: %s' % exc.msg)
 
-    def _attach(self, argv):
-        return attach_argv(self._lxcpath, self._container, [to_bytes(arg, errors='surrogate_or_strict') for arg in argv],
-                           self._env)
-
     def _run(self, argv, stdin=None, stdout=None):
-        cmd = self._attach(argv)
+        spec = attach_spec([to_text(arg, errors='surrogate_or_strict') for arg in argv], self._env)
+        python = self.get_option('dockerlite_python')
+        cmd, env = helper_command(python, self._lxcpath, self._container, spec)
         try:
-            rc, out, err = run_streamed(cmd, stdin=stdin, stdout=stdout)
+            rc, out, err = run_streamed(cmd, stdin=stdin, stdout=stdout, env=env)
         except OSError as exc:
-            raise AnsibleConnectionFailure('dockerlite connection: cannot run %s (are the LXC tools installed on the '
-                                           'controller?): %s' % (LXC_ATTACH, exc))
+            raise AnsibleConnectionFailure('dockerlite connection: cannot run the attach helper with %s (set '
+                                           'dockerlite_python to a Python that has python3-lxc): %s' % (python, exc))
         if rc != 0:
-            # lxc-attach fails the same way when the container stopped since _connect: say so.
+            # The attach fails the same way when the container stopped since _connect: say so.
             state = self._state()
             if state != 'running':
                 raise AnsibleConnectionFailure('dockerlite connection: container %s stopped being reachable: it is %s'

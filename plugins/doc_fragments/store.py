@@ -15,8 +15,13 @@ options:
       - Path of the dockerlite store on the managed host. It must be on a btrfs filesystem (a mounted btrfs
         device or loopback file, or a directory on a btrfs root filesystem); the module fails naming the path
         and the filesystem it found otherwise.
-      - The store is created there on first use. Containers are LXC containers under C(<root>/containers), so
+      - The store is created there on first use, if the directory does not exist or is empty. A directory that
+        holds anything else but no store marker (C(.dockerlite.json)) is refused, naming it, and left untouched.
+        Containers are LXC containers under C(<root>/containers), so
         C(lxc-ls -P <root>/containers) and C(lxc-attach -P <root>/containers -n <name>) work for debugging.
+      - The store is private to root; only an unprivileged container's mapped root may traverse to its own rootfs.
+        A store made by an earlier version is tightened by the next run that is not in check mode. The directories
+        above O(root) must let that mapped root search them (V(0711) or V(0755)).
       - If not given, the value of the environment variable E(DOCKERLITE_ROOT) is used, and if that is not set,
         V(/var/lib/dockerlite).
     type: path
@@ -28,6 +33,10 @@ requirements:
 notes:
   - Every change is made under the store's lock, built under a temporary name and moved into place, so a run that
     is interrupted leaves nothing that looks complete but is not, and the next run converges.
+  - An image or container whose metadata is damaged (or a stray entry in C(<root>/images) or C(<root>/containers)) is
+    skipped by listings with a warning naming the file; a task on that very object fails naming the file and what
+    is wrong, and removing it with C(state=absent) works. A task that fails after some of its steps reports them
+    (C(changed), C(actions)).
 '''
 
     ATTRIBUTES = r'''

@@ -76,7 +76,7 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
 from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError, DockerliteError
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc import STATE_NAMES
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 
@@ -165,9 +165,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
 
-    @staticmethod
-    def _read_containers(store):
-        """Every container's metadata; one removed while we read is skipped, not an error."""
+    def _read_containers(self, store):
+        """Every container's metadata; one removed while we read is skipped, not an error, and so
+        is a damaged entry (with a warning naming it)."""
         if not os.path.isdir(store.containers_dir):
             return []
         containers = []
@@ -175,6 +175,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             try:
                 container = store.get_container(name)
             except FileNotFoundError:
+                continue
+            except DockerliteError as exc:  # damaged metadata, or an entry that is no container
+                self.display.warning('dockerlite inventory: %s; skipped' % exc.msg)
                 continue
             except (OSError, ValueError) as exc:
                 raise AnsibleParserError('cannot read the metadata of container %s in %s: %s'

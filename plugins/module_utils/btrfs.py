@@ -1,17 +1,21 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""One client over libbtrfsutil (Debian's python3-btrfsutil).
+"""One client over libbtrfsutil (Debian's python3-btrfsutil), and the btrfs CLI where it has no call.
 
-The client raises DockerliteError subclasses and never exits the module.
+libbtrfsutil has no send and no quota calls, so those run ``btrfs`` with an argv list
+and LC_ALL=C. The client raises DockerliteError subclasses and never exits the module.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import stat
 import subprocess
 import traceback
+import uuid
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
     CommandError, DockerliteError, MissingLibraryError)
@@ -23,6 +27,13 @@ except ImportError:
     BTRFSUTIL_IMPORT_ERROR = traceback.format_exc()
 else:
     BTRFSUTIL_IMPORT_ERROR = None
+
+# What ``btrfs qgroup show`` says on stderr when quotas are off on the filesystem (LC_ALL=C).
+QUOTA_OFF_MESSAGES = ('quotas not enabled', 'quota not enabled')
+QGROUP_ID_RE = re.compile(r'[0-9]+/[0-9]+')
+# _IOR(BTRFS_IOCTL_MAGIC, 31, struct btrfs_ioctl_fs_info_args): 1024 bytes, the fsid at offset 16.
+BTRFS_IOC_FS_INFO = 0x8400941f
+SYSFS_BTRFS = '/sys/fs/btrfs'
 
 
 def _unescape_mountinfo(field):
@@ -66,6 +77,35 @@ def mounts_under(path, mounts):
     """Mount points strictly below ``path`` (a real path)."""
     prefix = path.rstrip('/') + '/'
     return sorted(mount_point for mount_point, _fstype in mounts if mount_point.startswith(prefix))
+
+
+def _last_line(stderr, rc):
+    """What a failed command said last, for the error message."""
+    return stderr.strip().splitlines()[-1] if stderr.strip() else 'exit code %d' % rc
+
+
+def parse_qgroup_show(text):
+    """{subvolume id: {'referenced', 'exclusive', 'max_referenced', 'max_exclusive'}} from the text of
+    ``btrfs qgroup show --raw -re``: level-0 qgroups only (one per subvolume), a limit None when unset.
+
+    Text, not ``--format json``: btrfs-progs 6.2 aborts in its JSON output once a limit is set.
+    """
+    qgroups = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or not QGROUP_ID_RE.fullmatch(fields[0]):
+            continue  # the header and its underline
+        level, subvolume_id = fields[0].split('/')
+        try:
+            values = [None if value == 'none' else int(value) for value in fields[1:5]]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise DockerliteError('btrfs qgroup show: cannot read the line %r' % line, stdout=text)
+        if level == '0':
+            qgroups[int(subvolume_id)] = dict(zip(('referenced', 'exclusive', 'max_referenced', 'max_exclusive'),
+                                                  values))
+    return qgroups
 
 
 def nearest_existing(path):
@@ -149,6 +189,96 @@ class BtrfsClient:
         except btrfsutil.BtrfsUtilError as exc:
             raise self._fail('read subvolume info of', path, exc)
 
+    def subvolume_id(self, path):
+        try:
+            return btrfsutil.subvolume_id(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('read the subvolume id of', path, exc)
+
+    def sync(self, path):
+        """Commit the filesystem's transaction: qgroup numbers are only current after one."""
+        try:
+            btrfsutil.sync(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('sync', path, exc)
+
+    @staticmethod
+    def _run(args, what, timeout=600):
+        """Run ``btrfs ARGS`` in the C locale; (cmd, rc, stdout bytes, stderr text). Only a failure to run raises."""
+        cmd = ['btrfs'] + list(args)
+        env = dict(os.environ, LC_ALL='C')
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=env, timeout=timeout, check=False)
+        except OSError as exc:
+            raise CommandError('%s: cannot run btrfs: %s' % (what, exc), cmd, None, '', '')
+        except subprocess.TimeoutExpired:
+            raise CommandError('%s did not finish within %s seconds' % (what, timeout), cmd, None, '', '')
+        return cmd, proc.returncode, proc.stdout, proc.stderr.decode('utf-8', 'replace')
+
+    def _check(self, args, what):
+        cmd, rc, stdout, stderr = self._run(args, what)
+        stdout = stdout.decode('utf-8', 'replace')
+        if rc != 0:
+            raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
+        return stdout
+
+    def qgroups(self, path):
+        """Every subvolume's qgroup numbers on the filesystem of ``path`` (see parse_qgroup_show), or None
+        when quotas are off there. Call ``sync`` first for current numbers."""
+        what = 'btrfs qgroup show on %s' % path
+        cmd, rc, stdout, stderr = self._run(['qgroup', 'show', '--raw', '-re', path], what)
+        stdout = stdout.decode('utf-8', 'replace')
+        if rc != 0:
+            if any(message in stderr for message in QUOTA_OFF_MESSAGES):
+                return None
+            raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
+        return parse_qgroup_show(stdout)
+
+    @staticmethod
+    def fsid(path):
+        """The filesystem's UUID (the name of its directory under /sys/fs/btrfs), or None if unreadable."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            args = bytearray(1024)
+            fcntl.ioctl(fd, BTRFS_IOC_FS_INFO, args)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return str(uuid.UUID(bytes=bytes(args[16:32])))
+
+    def quota_enabled(self, path):
+        """Whether quotas are on for the filesystem of ``path``: sysfs has a ``qgroups`` directory for the
+        filesystem exactly then (no process to start); without sysfs, ``btrfs qgroup show`` tells."""
+        fsid = self.fsid(path)
+        sysfs = os.path.join(SYSFS_BTRFS, fsid) if fsid else None
+        if sysfs and os.path.isdir(sysfs):
+            return os.path.isdir(os.path.join(sysfs, 'qgroups'))
+        return self.qgroups(path) is not None
+
+    def enable_quota(self, path):
+        """Turn quotas on for the filesystem of ``path`` and wait for the rescan that accounts
+        what is already there (its cost grows with the filesystem's metadata)."""
+        self._check(['quota', 'enable', path], 'btrfs quota enable on %s' % path)
+        self._check(['quota', 'rescan', '-W', path], 'waiting for the btrfs quota rescan of %s' % path)
+
+    def set_qgroup_limit(self, path, limit, via):
+        """Limit the exclusive bytes of subvolume ``path`` to ``limit``; None removes the limit.
+
+        The ioctl goes through ``via``, another subvolume of the filesystem (the store root): the
+        kernel reserves the transaction's metadata in the qgroup of the subvolume it is called on,
+        so called on ``path`` itself it fails with EDQUOT once that subvolume is full, and a full
+        container could never be given a higher limit.
+        """
+        value = 'none' if limit is None else str(int(limit))
+        qgroup = '0/%d' % self.subvolume_id(path)
+        self._check(['qgroup', 'limit', '-e', value, qgroup, via],
+                    'btrfs qgroup limit -e %s on %s (qgroup %s)' % (value, path, qgroup))
+
     @staticmethod
     def send(subvolume, parent=None, no_data=True, timeout=600):
         """The ``btrfs send`` stream of read-only ``subvolume`` as bytes, incremental from ``parent``.
@@ -157,25 +287,16 @@ class BtrfsClient:
         out (the stream then says where extents changed, not what they hold), which is all a
         comparison needs and keeps the stream small.
         """
-        cmd = ['btrfs', '-q', 'send']
+        args = ['-q', 'send']
         if no_data:
-            cmd.append('--no-data')
+            args.append('--no-data')
         if parent is not None:
-            cmd += ['-p', parent]
-        cmd.append(subvolume)
-        env = dict(os.environ, LC_ALL='C')
-        try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=env, timeout=timeout, check=False)
-        except OSError as exc:
-            raise CommandError('btrfs send: cannot run btrfs: %s' % exc, cmd, None, '', '')
-        except subprocess.TimeoutExpired:
-            raise CommandError('btrfs send did not finish within %s seconds' % timeout, cmd, None, '', '')
-        stderr = proc.stderr.decode('utf-8', 'replace')
-        if proc.returncode != 0:
-            detail = stderr.strip().splitlines()[-1] if stderr.strip() else 'exit code %d' % proc.returncode
-            raise CommandError('btrfs send of %s failed: %s' % (subvolume, detail), cmd, proc.returncode, '', stderr)
-        return proc.stdout
+            args += ['-p', parent]
+        args.append(subvolume)
+        cmd, rc, stdout, stderr = BtrfsClient._run(args, 'btrfs send', timeout)
+        if rc != 0:
+            raise CommandError('btrfs send of %s failed: %s' % (subvolume, _last_line(stderr, rc)), cmd, rc, '', stderr)
+        return stdout
 
     def remove_tree(self, path):
         """Delete a directory tree that may hold subvolumes; refuse if anything is mounted in it.

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
+from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view, retired_actions
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
@@ -62,7 +62,10 @@ class CommitManager(Manager):
                                 else 'remove_previous')
         if self.check_mode:
             return self.result(image=image_view(self.store, dict(meta, id=None, created=None, rootfs=None)))
-        return self.result(image=image_view(self.store, self._snapshot(container, meta)))
+        image = self._snapshot(container, meta)
+        self.done.append('commit')
+        self.done.extend(retired_actions(self.store.retire_tag(ref, keep=image['id'])))
+        return self.result(image=image_view(self.store, image))
 
     def _snapshot(self, container, meta):
         """Take the snapshot, with a running container frozen for that instant if ``pause``."""

@@ -9,9 +9,10 @@ import ipaddress
 import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import (
-    effective_capabilities, init_cmd_line, render_config)
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import (
+    LEGACY_SPEC, HostIds, allocate_idmap, idmap_held, shared_idmap)
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc import ORPHANED, cgroup_layout
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import init_cmd_line, render_config
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import (
     CONTAINER_INTERFACE, NETWORK_NONE, HostNetwork, addresses_held, container_ipv4, hostname_file, hosts_file,
@@ -19,7 +20,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.network import (
 from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
     image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
-    parse_size, validate_container_name, validate_hostname, validate_pids_limit)
+    parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit)
 
 STATES = ('present', 'started', 'stopped', 'restarted', 'frozen', 'absent')
 # dockerlite_container's options (the store's root aside); dockerlite_stack takes the same per container.
@@ -33,14 +34,18 @@ CONTAINER_OPTIONS = dict(
         source=dict(type='path', required=True),
         target=dict(type='str', required=True),
         read_only=dict(type='bool', default=False),
+        idmap=dict(type='bool', default=False),
     )),
     hostname=dict(type='str'),
     memory=dict(type='str'),
+    disk_limit=dict(type='str'),
     cpus=dict(type='float'),
     pids_limit=dict(type='int'),
     capabilities=dict(type='list', elements='str'),
     cap_drop=dict(type='list', elements='str'),
     autostart=dict(type='bool'),
+    privileged=dict(type='bool'),
+    isolated_idmap=dict(type='bool'),
     recreate=dict(type='bool', default=False),
     detach=dict(type='bool', default=True),
     cleanup=dict(type='bool', default=False),
@@ -59,12 +64,17 @@ DEFAULT_STOP_TIMEOUT = 10
 SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp'
 # Options compared between the task and the container; all live in the LXC config.
 SPEC_KEYS = ('command', 'env', 'mounts', 'hostname', 'memory', 'cpus', 'pids_limit', 'capabilities', 'cap_drop',
-             'autostart')
+             'autostart', 'privileged', 'isolated_idmap')
 SPEC_DEFAULTS = {'mounts': [], 'hostname': None, 'memory': None, 'cpus': None, 'pids_limit': None,
-                 'capabilities': [], 'cap_drop': [], 'autostart': False}
+                 'capabilities': [], 'cap_drop': [], 'autostart': False, 'privileged': False,
+                 'isolated_idmap': False}
 # The network is in the spec too, but resolved by the manager (it allocates addresses),
-# not merged by desired_spec.
+# not merged by desired_spec; so is the id map (top-level ``idmap`` in container.json).
 COMPARED_KEYS = SPEC_KEYS + ('network',)
+# Options in the spec that are not in the LXC config: each is changed by its own action,
+# without a restart. disk_limit is bytes or None (no limit).
+LIVE_KEYS = ('disk_limit',)
+SPEC_DEFAULTS = dict(SPEC_DEFAULTS, disk_limit=None)
 RUNNING = ('running', 'frozen')
 # Files in the container's directory that the config bind-mounts over these paths.
 ETC_FILES = (('hosts', '/etc/hosts'), ('hostname', '/etc/hostname'))
@@ -92,22 +102,19 @@ def desired_spec(given, defaults, current_spec=None):
         if given.get(key) is None:
             continue
         spec[key] = dict(defaults['env'], **given['env']) if key == 'env' else given[key]
+    for key in LIVE_KEYS:
+        # 0 removes the limit; a container made before disk limits existed has none.
+        spec[key] = (given[key] or None) if given.get(key) is not None else spec.get(key)
     spec['stop_signal'] = defaults['stop_signal'] if spec['command'] == DEFAULT_COMMAND else COMMAND_STOP_SIGNAL
     return spec
 
 
-def execute_overrides(spec):
-    """Config overrides for a ``detach: false`` run.
-
-    lxc-execute stays PID 1 with the host's full permitted and effective capabilities
-    (LXC narrows only its bounding set). Without CAP_SYS_PTRACE the command cannot
-    ptrace PID 1 or write its memory to borrow them, so one-off runs drop it unless the
-    task keeps it explicitly. (Keep mode, cap_drop: [all], already lacks it unless kept.)
-    """
-    mode, _caps = effective_capabilities(spec.get('capabilities'), spec.get('cap_drop'))
-    if mode == 'drop' and not {'all', 'sys_ptrace'} & set(spec.get('capabilities') or ()):
-        return ['lxc.cap.drop=sys_ptrace']
-    return []
+def legacy_warning(name):
+    """What the module says about a container made before unprivileged containers were the default."""
+    return ('container %s was made before containers ran unprivileged by default and still runs privileged '
+            '(container root is host root). Set privileged: false to run it in a user namespace: that only '
+            'rewrites its config and restarts it; its rootfs is left as it is. Set privileged: true to keep it '
+            'privileged and silence this warning' % name)
 
 
 def plan_state(actual, wanted, reconfigure):
@@ -142,7 +149,7 @@ def final_state(actual, actions):
     state = actual
     for action in actions:
         state = {'start': 'running', 'unfreeze': 'running', 'stop': 'stopped', 'freeze': 'frozen',
-                 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
+                 'kill_orphan': 'stopped', 'run': 'stopped', 'create': 'stopped', 'remove': 'absent'}.get(action, state)
     return state
 
 
@@ -154,13 +161,18 @@ class ContainerManager(Manager):
     apply the planned actions piecewise. ``host_network`` reads the host's bridges
     (HostNetwork unless the caller gives another object with a ``bridge(name)`` method);
     ``reserved`` maps addresses (``a.b.c.d`` or IPv4Address) to the names of containers
-    planned in the same session but not written yet, so that allocation skips them too.
+    planned in the same session but not written yet, so that allocation skips them too;
+    ``reserved_idmaps`` does the same for the host uids of isolated id maps. ``host_ids``
+    reads root's subordinate ids (HostIds unless the caller gives another object with
+    a ``range()`` method).
     """
 
-    def __init__(self, params, store, check_mode=False, host_network=None):
+    def __init__(self, params, store, check_mode=False, host_network=None, host_ids=None):
         super().__init__(params, store, check_mode)
         self.host_network = host_network
+        self.host_ids = host_ids
         self.reserved = {}
+        self.reserved_idmaps = {}
         self._bridges = {}
         self._planned = None
 
@@ -172,11 +184,14 @@ class ContainerManager(Manager):
             'mounts': normalize_mounts(params['mounts']),
             'hostname': validate_hostname(params['hostname']),
             'memory': parse_size(params['memory'], 'memory'),
+            'disk_limit': parse_disk_limit(params.get('disk_limit')),
             'cpus': parse_cpus(params['cpus']),
             'pids_limit': validate_pids_limit(params['pids_limit']),
             'capabilities': normalize_capabilities(params['capabilities'], 'capabilities'),
             'cap_drop': normalize_capabilities(params['cap_drop'], 'cap_drop'),
             'autostart': params['autostart'],
+            'privileged': params.get('privileged'),
+            'isolated_idmap': params.get('isolated_idmap'),
             # Not merged by desired_spec; resolved into spec['network'] by _network.
             'network': normalize_network(params.get('network')),
         }
@@ -185,6 +200,9 @@ class ContainerManager(Manager):
                                   % params['state'])
         if params['cleanup'] and params['detach']:
             raise ValidationError('cleanup: true applies only with detach: false')
+        if params.get('privileged') and params.get('isolated_idmap'):
+            raise ValidationError('isolated_idmap: true gives an unprivileged container its own ids; a privileged '
+                                  'container has none (privileged: true)')
         if params['timeout'] is not None and params['timeout'] < 0:
             raise ValidationError('timeout %s must not be negative' % params['timeout'])
         return given
@@ -209,14 +227,30 @@ class ContainerManager(Manager):
 
     def plan(self, name, ref, given):
         """Fill ``actions`` and the diff for container ``name``; change nothing (the store session must be open)."""
+        if self.params['state'] == 'absent':
+            # Needs only the directory, so that a container with damaged metadata can be removed.
+            exists = self.store.container_exists(name)
+            actual = self.store.lxc.status(name)[0] if exists else 'absent'
+            self._plan_orphan(actual)
+            self._plan_absent(name, exists, actual)
+            return
         current = self.store.get_container(name)
         if current is not None:
             current['spec'].setdefault('network', dict(NETWORK_NONE))
+            if 'privileged' not in current['spec']:
+                if self.params['state'] != 'absent' and self.params.get('privileged') is None:
+                    self.warnings.append(legacy_warning(name))
+                for key, value in LEGACY_SPEC.items():
+                    current['spec'].setdefault(key, value)
+            current.setdefault('idmap', None)
         actual = self.store.lxc.status(name)[0] if current else 'absent'
-        if self.params['state'] == 'absent':
-            self._plan_absent(name, current, actual)
-        else:
-            self._plan_present(name, ref, given, current, actual)
+        self._plan_orphan(actual)
+        self._plan_present(name, ref, given, current, actual)
+
+    def _plan_orphan(self, actual):
+        if actual == ORPHANED:
+            # Its LXC monitor died: nothing can stop, freeze or attach to it; kill it, then go on as from stopped.
+            self.actions.append('kill_orphan')
 
     def _plan_absent(self, name, current, actual):
         if current:
@@ -262,14 +296,17 @@ class ContainerManager(Manager):
             spec = desired_spec(given, defaults, current['spec'])
         spec['network'] = self._network(name, given.get('network'),
                                         current['spec']['network'] if current is not None and not recreate else None)
+        idmap = self._idmap(name, spec, current['idmap'] if current is not None and not recreate else None)
         self._check_runtime(name, spec)
         mount_kinds = self._mount_kinds(spec)
 
-        before = dict(current['spec'], image=current['image'], image_id=current['image_id']) if current else {}
+        before = dict(current['spec'], image=current['image'], image_id=current['image_id'],
+                      idmap=current['idmap']) if current else {}
         after = dict(spec, image=ref, image_id=image['id']) if image is not None else \
             dict(spec, image=current['image'], image_id=current['image_id'])
-        changed = [key for key in COMPARED_KEYS if before.get(key) != after.get(key)]
-        for key in ('image', 'image_id') + COMPARED_KEYS:
+        after['idmap'] = idmap
+        changed = [key for key in COMPARED_KEYS + ('idmap',) if before.get(key) != after.get(key)]
+        for key in ('image', 'image_id') + COMPARED_KEYS + ('idmap',) + LIVE_KEYS:
             self.tracker.add(key, before.get(key), after.get(key))
 
         if current is None:
@@ -294,13 +331,18 @@ class ContainerManager(Manager):
             # After the stop: the running PID 1 is halted with the signal of the config it was
             # started with, and a run that dies before the rewrite leaves the spec different,
             # so the next run still restarts the container.
-            self.actions.insert(1 if self.actions[:1] == ['stop'] else 0, 'update_config')
+            self.actions.insert(1 if self.actions[:1] in (['stop'], ['kill_orphan']) else 0, 'update_config')
+        if before.get('disk_limit') != after.get('disk_limit') and current is not None and not recreate:
+            # Before update_config, which records the whole spec: container.json says a limit
+            # only once it is set.
+            at = self.actions.index('update_config') if 'update_config' in self.actions else 0
+            self.actions.insert(at, 'set_disk_limit')
         self.tracker.add('state', actual, final_state(state_from, self.actions))
         if {'start', 'run'} & set(self.actions):
             self._check_bridge(spec['network'])
 
-        self._planned = {'name': name, 'meta': self._meta(name, image, ref, defaults, spec, current, recreate),
-                         'config': self._render(name, spec, mount_kinds), 'image': image,
+        self._planned = {'name': name, 'meta': self._meta(name, image, ref, defaults, spec, idmap, current, recreate),
+                         'config': self._render(name, spec, mount_kinds, idmap), 'image': image,
                          'files': etc_files(name, spec)}
 
     # -- network ----------------------------------------------------------
@@ -327,6 +369,25 @@ class ContainerManager(Manager):
         held.update({ipaddress.IPv4Address(str(address).split('/', maxsplit=1)[0]): holder
                      for address, holder in self.reserved.items() if holder != name})
         return resolve_network(request, self._bridge(request['bridge']), held, current)
+
+    # -- user namespace ---------------------------------------------------
+
+    def _idmap(self, name, spec, current):
+        """The container's id map: None when privileged, else the shared block or an isolated one.
+
+        Isolated blocks held by the store's other containers (and those reserved in this
+        session) are read under the store lock, like addresses.
+        """
+        if spec.get('privileged'):
+            return None
+        if self.host_ids is None:
+            self.host_ids = HostIds()
+        first, blocks = self.host_ids.range()
+        if not spec.get('isolated_idmap'):
+            return shared_idmap(first)
+        held = idmap_held(self.store.list_containers(), exclude=name)
+        held.update({uid: holder for uid, holder in self.reserved_idmaps.items() if holder != name})
+        return allocate_idmap(first, blocks, held, current)
 
     def _check_bridge(self, network):
         """A container can only start when its bridge exists; refuse before anything is made."""
@@ -355,18 +416,18 @@ class ContainerManager(Manager):
     def _mount_kinds(spec):
         return {m['source']: 'dir' if os.path.isdir(m['source']) else 'file' for m in spec.get('mounts') or ()}
 
-    def _meta(self, name, image, ref, defaults, spec, current, recreate):
+    def _meta(self, name, image, ref, defaults, spec, idmap, current, recreate):
         if current is not None and not recreate:
-            return dict(current, spec=spec)
+            return dict(current, spec=spec, idmap=idmap)
         return {'id': new_id(), 'name': name, 'image': ref, 'image_id': image['id'], 'image_defaults': defaults,
-                'created': utc_now(), 'spec': spec}
+                'created': utc_now(), 'spec': spec, 'idmap': idmap}
 
-    def _render(self, name, spec, mount_kinds):
+    def _render(self, name, spec, mount_kinds, idmap):
         paths = self.store.container_paths(name)
         seccomp = SECCOMP_PROFILE if os.path.exists(SECCOMP_PROFILE) else None
         generated = [(os.path.join(paths['dir'], filename), target) for filename, target in ETC_FILES]
         return render_config(name, spec, paths['rootfs'], paths['log'], cgroup_layout(), seccomp, mount_kinds,
-                             generated)
+                             generated, idmap)
 
     # -- execution --------------------------------------------------------
 
@@ -387,29 +448,33 @@ class ContainerManager(Manager):
         for action in self.actions if actions is None else actions:
             if action == 'create':
                 self.store.create_container(meta, image, config, files)
+            elif action == 'set_disk_limit':
+                self.store.set_container_disk_limit(name, spec['disk_limit'])
             elif action == 'update_config':
                 self.store.update_container(meta, config, files)
             elif action == 'remove':
                 self.store.remove_container(name)
             elif action == 'stop':
-                current = self.store.get_container(name)
-                lxc.stop(name, stop_timeout, current['spec']['stop_signal'])
+                lxc.stop(name, stop_timeout, self.store.container_stop_signal(name))
             elif action == 'start':
                 lxc.start(name, spec['command'])
                 if self._wants_wait(spec):
                     lxc.wait_for_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
                                       WAIT_FOR_IPV4_TIMEOUT)
+            elif action == 'kill_orphan':
+                lxc.kill_orphan(name)
             elif action == 'freeze':
                 lxc.freeze(name)
             elif action == 'unfreeze':
                 lxc.unfreeze(name)
             elif action == 'run':
                 try:
-                    run_result = lxc.execute(name, spec['command'], timeout, execute_overrides(spec))
+                    run_result = lxc.execute(name, spec['command'], timeout)
                 except DockerliteError as exc:
                     # The container was already created or reconfigured: report that
                     # (changed, actions) along with the failure instead of losing it.
                     run_result = exc
+            self.done.append(action)
         return run_result
 
     def report(self, run_result=None):
@@ -443,7 +508,11 @@ class ContainerManager(Manager):
                 'image': meta['image'], 'image_id': meta['image_id'], 'state': state, 'pid': pid,
                 'rootfs': self.store.container_paths(meta['name'])['rootfs'],
                 'created': meta['created'] if not self.check_mode or 'rootfs' in meta else None}
+        view.update(LEGACY_SPEC)
         view.update(meta['spec'])
+        view['idmap'] = meta.get('idmap')
         view.setdefault('network', dict(NETWORK_NONE))
         view['ipv4'] = container_ipv4(view['network'])
+        # Only an existing container has a rootfs to measure (the planned one of a check run has none).
+        view['disk_usage'] = self.store.container_disk_usage(meta['name']) if 'rootfs' in meta else None
         return view

@@ -20,4 +20,3 @@ class DifferenceTracker:
 
     def diff(self):
         return {'before': dict(self._before), 'after': dict(self._after)}
-

@@ -9,6 +9,11 @@ Clients and the store raise these; only the module runner turns them into
 
 from __future__ import annotations
 
+import errno
+import traceback
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
 
 class DockerliteError(Exception):
     """A failure with a message for the user and extra result keys."""
@@ -21,6 +26,15 @@ class DockerliteError(Exception):
 
 class ValidationError(DockerliteError):
     """Bad input, detected before anything is touched."""
+
+
+class StoreDataError(DockerliteError):
+    """Something in the store that cannot be trusted; the message names the file and what is wrong."""
+
+    def __init__(self, path, problem):
+        super().__init__("%s: %s" % (path, problem), file=path)
+        self.path = path
+        self.problem = problem
 
 
 class CommandError(DockerliteError):
@@ -37,3 +51,35 @@ class MissingLibraryError(DockerliteError):
         super().__init__('%s is not importable' % library)
         self.library = library
         self.import_error = import_error
+
+
+def _os_error_text(exc):
+    text = exc.strerror or str(exc)
+    for name in (exc.filename, exc.filename2):
+        if name is not None:
+            text += ': %s' % (name,)
+    return text
+
+
+def as_dockerlite_error(exc, root):
+    """Any exception as a DockerliteError with a message for the user (and the traceback in ``exception``).
+
+    The one translation every module and worker uses, so that no Python exception
+    reaches the user raw: a full filesystem, another OS error, or metadata that the
+    store's checks let through but the code could not use.
+    """
+    if isinstance(exc, DockerliteError):
+        return exc
+    details = {'exception': ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
+    if isinstance(exc, OSError):
+        if exc.errno in NO_SPACE:
+            msg = 'no space left on the store (%s): %s' % (root, _os_error_text(exc))
+        else:
+            msg = 'the store at %s could not be changed or read: %s' % (root, _os_error_text(exc))
+        details['errno'] = exc.errno
+    elif isinstance(exc, (KeyError, TypeError, ValueError, IndexError, AttributeError)):
+        msg = ('unexpected data in the store at %s (%s: %s); the store holds something this collection did not '
+               'write' % (root, type(exc).__name__, exc))
+    else:
+        msg = 'internal error while working on the store at %s: %s: %s' % (root, type(exc).__name__, exc)
+    return DockerliteError(msg, **details)

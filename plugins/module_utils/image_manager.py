@@ -51,6 +51,11 @@ def image_view(store, image):
     }
 
 
+def retired_actions(retired):
+    """The ``actions`` names of what ``Store.retire_tag`` did to the images that had the tag."""
+    return [{'untag': 'untag_previous', 'remove': 'remove_previous'}[action] for action, _image_id in retired]
+
+
 def compared(image):
     """What the diff shows of an image (no ids or times, so check mode matches the real run)."""
     if not image:
@@ -72,6 +77,8 @@ class ImageManager(Manager):
             return self._present(ref, current, given)
 
     def _absent(self, ref, current):
+        if current is None:
+            return self._absent_damaged(ref)
         if current:
             users = self.store.containers_using(current['id'])
             if users and not self.params['force']:
@@ -81,6 +88,22 @@ class ImageManager(Manager):
         self.tracker.add('image', compared(current), compared(None))
         if self.actions and not self.check_mode:
             self.store.remove_image(current['id'])
+            self.done.append('remove')
+        return self.result(image=None)
+
+    def _absent_damaged(self, ref):
+        """Remove the damaged images that ``name`` names (by id, or by their still readable name)."""
+        damaged = self.store.damaged_images(self.params['name'])
+        if self.params['name'] != ref:
+            damaged += [image_id for image_id in self.store.damaged_images(ref) if image_id not in damaged]
+        for image_id in damaged:
+            self.warnings.append('removing damaged image %s (%s)' % (image_id, self.store.image_dir(image_id)))
+            self.actions.append('remove')
+        self.tracker.add('image', compared(None) if not damaged else {'state': 'damaged'}, compared(None))
+        if not self.check_mode:
+            for image_id in damaged:
+                self.store.remove_image(image_id)
+                self.done.append('remove')
         return self.result(image=None)
 
     def _present(self, ref, current, given):
@@ -97,6 +120,7 @@ class ImageManager(Manager):
             self.actions.append('update_metadata')
             if not self.check_mode:
                 after = self.store.update_image(current, **changes)
+                self.done.append('update_metadata')
         return self.result(image=image_view(self.store, after))
 
     def _build(self, ref, current, given):
@@ -122,4 +146,6 @@ class ImageManager(Manager):
         if self.check_mode:
             return self.result(image=image_view(self.store, dict(meta, id=None, created=None, rootfs=None)))
         image = self.store.build_image(meta, lambda rootfs: build_rootfs(rootfs, source, inputs))
+        self.done.append('build')
+        self.done.extend(retired_actions(self.store.retire_tag(ref, keep=image['id'])))
         return self.result(image=image_view(self.store, image))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.dockerlite.core.plugins.module_utils.changes import display_path, stream_changes
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, StoreDataError
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import LEGACY_SPEC
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
@@ -21,8 +22,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils.validation import 
 
 def container_view(meta, state, pid):
     """A container as dockerlite_container_info returns it (the runtime spec keys included)."""
-    view = dict(meta.get('spec') or {})
+    view = dict(LEGACY_SPEC, **(meta.get('spec') or {}))
     view.update({
+        'idmap': meta.get('idmap'),
         'name': meta['name'], 'id': meta['id'], 'image': meta.get('image'), 'image_id': meta.get('image_id'),
         'state': state, 'pid': pid, 'ipv4': container_ipv4(view.get('network')), 'created': meta.get('created'),
         'rootfs': meta['rootfs'],
@@ -64,6 +66,7 @@ class ContainerInfoManager(InfoManager):
     def _describe(self, meta):
         state, pid = self.store.lxc.status(meta['name'])
         view = container_view(meta, state, pid)
+        view['disk_usage'] = self.store.container_disk_usage(meta['name'])
         if self.params['changes']:
             view['changes'] = self._changes(meta, state)
         return view
@@ -71,7 +74,11 @@ class ContainerInfoManager(InfoManager):
     def _changes(self, meta, state):
         """Added, modified and deleted paths relative to the image, or None without the image."""
         name = meta['name']
-        image = self.store.get_image(meta['image_id'])
+        try:
+            image = self.store.get_image(meta['image_id'])
+        except StoreDataError as exc:
+            self.warnings.append('container %s: its image is damaged (%s); changes is null' % (name, exc.msg))
+            return None
         if image is None:
             self.warnings.append('container %s: its image %s (id %s) no longer exists, so there is nothing to '
                                  'compare with; changes is null' % (name, meta.get('image'), meta['image_id']))

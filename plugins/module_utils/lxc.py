@@ -17,6 +17,8 @@ import traceback
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
     CommandError, DockerliteError, MissingLibraryError)
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_orphan import (
+    InitRecord, clear_orphan, orphan_of, record_path)
 
 try:
     import lxc as _lxc
@@ -31,6 +33,8 @@ STATE_NAMES = {
     'FROZEN': 'frozen', 'FREEZING': 'frozen',
     'STOPPED': 'stopped', 'STOPPING': 'stopped', 'ABORTING': 'stopped',
 }
+# LXC says stopped, but the init it started lives on: its monitor died (see lxc_orphan).
+ORPHANED = 'orphaned'
 LOG_TAIL_LINES = 20
 # Seconds lxc-execute gets to exit after its container was stopped.
 EXECUTE_EXIT_TIMEOUT = 10
@@ -77,19 +81,47 @@ class LxcClient:
             return ''
 
     def status(self, name):
-        """(state, pid) with state one of running, frozen, stopped; pid is None when stopped."""
+        """(state, pid) with state one of running, frozen, stopped, orphaned; pid is None when stopped."""
         container = self._container(name)
         state = STATE_NAMES.get(container.state, container.state.lower())
-        pid = container.init_pid if state != 'stopped' else None
+        if state == 'stopped':
+            orphan = self._orphan(name)
+            if orphan is None:
+                return state, None
+            return ORPHANED, orphan.pid if orphan.alive() else None
+        pid = container.init_pid
         return state, (pid if pid and pid > 0 else None)
+
+    def _orphan(self, name):
+        """The record of the container's init if its LXC monitor died leaving it or its cgroups, else None."""
+        record = InitRecord.load(record_path(self.lxcpath, name))
+        return record if orphan_of(record) else None
+
+    def _refuse_orphan(self, name):
+        """Never start a second instance on the rootfs, address and MAC of an orphan."""
+        orphan = self._orphan(name)
+        if orphan:
+            raise DockerliteError('container %s is orphaned: its LXC monitor died, leaving its init (pid %d) or its '
+                                  'cgroups behind; converge it with dockerlite_container (any state) to clear them'
+                                  % (name, orphan.pid), state=ORPHANED)
+
+    def kill_orphan(self, name):
+        """Kill the processes of a container whose monitor died, and remove the cgroups left behind."""
+        record = InitRecord.load(record_path(self.lxcpath, name))
+        if record is not None:
+            clear_orphan(name, record)
 
     def start(self, name, argv, timeout=10):
         """Start detached with ``argv`` as PID 1; arguments are passed whole, not via lxc.init.cmd."""
+        self._refuse_orphan(name)
         container = self._container(name)
         if not container.start(useinit=False, daemonize=True, close_fds=True, cmd=tuple(argv)) \
                 or not container.wait('RUNNING', timeout):
             raise DockerliteError('LXC could not start container %s with command %s' % (name, argv),
                                   lxc_log=self._log_tail(name))
+        record = InitRecord.of_running(container.init_pid)
+        if record is not None:
+            record.save(record_path(self.lxcpath, name))
 
     def stop(self, name, timeout, halt_signal):
         """Send the halt signal, wait up to ``timeout`` seconds, then kill what is left.
@@ -149,16 +181,14 @@ class LxcClient:
     def kill(self, name):
         self._container(name).stop()
 
-    def execute(self, name, argv, timeout=None, config_overrides=()):
+    def execute(self, name, argv, timeout=None):
         """Run ``argv`` in a stopped container to completion; return (rc, stdout, stderr, seconds).
 
         lxc-execute returns the command's exit code (255 when LXC itself failed) and keeps
         stdout and stderr apart, which python3-lxc cannot do.
         """
-        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath]
-        for item in config_overrides:
-            cmd += ['-s', item]
-        cmd += ['--'] + list(argv)
+        self._refuse_orphan(name)
+        cmd = ['lxc-execute', '-n', name, '-P', self.lxcpath, '--'] + list(argv)
         # lxc-execute stays PID 1 in the container, where its environment is visible: keep it minimal.
         env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
         started = time.time()

@@ -11,8 +11,14 @@ kill the whole process group), switch user, change directory and exec the progra
 exactly the environment given. Everything it reads (``/etc/passwd``, ``creates`` paths)
 it reads inside the container, so no symbolic link in the container leads to the host.
 
+The caller never attaches itself: a helper process (``_helper``), forked by AttachClient
+in dockerlite_exec or run by ``main`` for the connection plugin, keeps only the command's
+stdin, stdout and stderr pipes and a message pipe, drops the container's log file, and
+attaches; so no descriptor of the module, of Ansible or of the host reaches the container.
+
 ``attach`` rather than ``attach_wait``: the latter turns exit status 255 into -1. The
-attached process is our child (LXC clones it with CLONE_PARENT), so waitpid works.
+attached process is the helper's child (LXC clones it with CLONE_PARENT), so waitpid works;
+the helper then ends the way the command ended.
 
 The client raises DockerliteError subclasses and never exits the module.
 """
@@ -20,11 +26,13 @@ The client raises DockerliteError subclasses and never exits the module.
 from __future__ import annotations
 
 import errno
-import fcntl
 import glob
+import json
 import os
+import resource
+import selectors
 import signal
-import tempfile
+import sys
 import time
 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
@@ -39,6 +47,17 @@ TEST_ERROR = 4
 WAIT_FIRST = 0.001
 WAIT_MAX = 0.05
 PASSWD = '/etc/passwd'
+CHUNK = 65536
+# Records on the message pipe (kind byte): the attached process could not exec, the helper
+# could not attach, the command was killed after its timeout.
+ATTACHED_FAILED = b'E'
+HELPER_FAILED = b'H'
+TIMED_OUT = b'T'
+MESSAGE_MAX = 2048
+# The helper's exit code when it failed (its reason is on the message pipe), like docker run's.
+HELPER_EXIT = 125
+# The environment variable that hands the spec to ``main`` (not argv: /proc/<pid>/cmdline is world-readable).
+SPEC_ENV = 'DOCKERLITE_ATTACH_SPEC'
 GROUP = '/etc/group'
 
 
@@ -135,9 +154,9 @@ def resolve_identity(user, group, passwd, groups_db):
 
 
 def _fail(err_fd, stage, exc, code):
-    message = '%s: %s' % (stage, exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+    text = '%s: %s' % (stage, exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
     try:
-        os.write(err_fd, message.encode('utf-8', 'replace'))
+        os.write(err_fd, message(ATTACHED_FAILED, text))
     finally:
         os._exit(code)
 
@@ -190,6 +209,12 @@ def _attached(spec):
 
 
 # -- on the host ----------------------------------------------------------------
+#
+# The module never attaches itself: python3-lxc's attach forks the attached process from
+# the caller, which would then hold every descriptor of the caller until ``_prepare``
+# closes them (a container process allowed to ptrace could take them with pidfd_getfd in
+# that window). A helper forked for the purpose keeps only the pipes it hands over, opens
+# the container with no log file, attaches, and reports through the message pipe.
 
 def wait_for(pid, timeout):
     """The wait status of child ``pid``, or None if it is still running after ``timeout`` seconds."""
@@ -217,20 +242,148 @@ def kill_group(pid):
             continue
 
 
+def keep_only(fds):
+    """Close every descriptor of this process except ``fds``."""
+    low = 0
+    for fd in sorted(set(fds)) + [max(os.sysconf('SC_OPEN_MAX'), max(fds) + 1)]:
+        # Never an empty range: Python 3.11 passes closerange(n, n) on as close_range(n, n - 1),
+        # which the kernel reads as "up to the largest descriptor".
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+
+
+def open_descriptors():
+    """{fd: what it points to} for this process, from /proc/self/fd."""
+    found = {}
+    for entry in os.listdir('/proc/self/fd'):
+        try:
+            found[int(entry)] = os.readlink('/proc/self/fd/%s' % entry)
+        except OSError:
+            continue  # the descriptor that listed the directory, closed meanwhile
+    return found
+
+
+def message(kind, text=''):
+    """One record of the message pipe: a kind byte, the text, a NUL."""
+    data = kind + text.encode('utf-8', 'replace')[:MESSAGE_MAX].replace(b'\0', b' ')
+    return data + b'\0'
+
+
+def parse_messages(data):
+    """{kind: text} of the records read from the message pipe (the first record of each kind wins)."""
+    found = {}
+    for record in data.split(b'\0'):
+        if record:
+            found.setdefault(record[:1], record[1:].decode('utf-8', 'replace'))
+    return found
+
+
+def exit_like(status):
+    """End this process the way the waited-for process ended, so that its wait status is ours."""
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if signum not in (signal.SIGKILL, signal.SIGSTOP):
+                signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        except (OSError, ValueError):
+            pass
+        os._exit(128 + signum)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xff)
+
+
+def _helper(lxcpath, name, spec, timeout, stdio, msg_fd):
+    """The helper process: attach ``spec`` to container ``name``, wait, exit like the attached process.
+
+    Never returns. It keeps only ``stdio`` (as 0, 1, 2) and ``msg_fd``; python3-lxc opens the
+    container's lxc.log when it reads the config, so the log is pointed at /dev/null (LXC closes
+    the previous file) before attaching."""
+    try:
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        keep_only((0, 1, 2, msg_fd))
+        container = _lxc.Container(name, lxcpath)
+        if not container.set_config_item('lxc.log.file', os.devnull):
+            raise DockerliteError('cannot detach the log file of container %s' % name)
+        if not container.running:
+            raise DockerliteError('container %s is not running' % name)
+        pid = container.attach(_attached, dict(spec, err_fd=msg_fd), env_policy=_lxc.LXC_ATTACH_CLEAR_ENV)
+        if pid <= 0:
+            raise DockerliteError('LXC could not attach to container %s' % name)
+        os.closerange(0, 3)
+        status = wait_for(pid, timeout)
+        if status is None:
+            kill_group(pid)
+            status = os.waitpid(pid, 0)[1]
+            os.write(msg_fd, message(TIMED_OUT))
+        os.close(msg_fd)
+        exit_like(status)
+    except BaseException as exc:  # pylint: disable=broad-exception-caught
+        # Nothing may return into the module's code in this forked process.
+        try:
+            os.write(msg_fd, message(HELPER_FAILED, getattr(exc, 'msg', None) or str(exc) or repr(exc)))
+        finally:
+            os._exit(HELPER_EXIT)
+    os._exit(HELPER_EXIT)
+
+
+def _pump(stdin, out_r, err_r, msg_r, in_w):
+    """Feed ``stdin`` to ``in_w`` and read the three pipes until the message pipe ends.
+
+    The message pipe ends when the helper exits (the attached command only had it until
+    exec). Output still in the pipes then is read; a background process of the command
+    that keeps stdout open is not waited for. Returns (stdout, stderr, messages) bytes."""
+    chunks = {out_r: [], err_r: [], msg_r: []}
+    pending = stdin or b''
+    with selectors.DefaultSelector() as selector:
+        for fd in chunks:
+            selector.register(fd, selectors.EVENT_READ)
+        if pending:
+            os.set_blocking(in_w, False)
+            selector.register(in_w, selectors.EVENT_WRITE)
+        else:
+            os.close(in_w)
+        while msg_r in selector.get_map():
+            for key, _events in selector.select():
+                fd = key.fd
+                if fd == in_w:
+                    try:
+                        pending = pending[os.write(in_w, pending[:CHUNK]):]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        pending = b''  # the command stopped reading; its exit status tells why
+                    if not pending:
+                        selector.unregister(in_w)
+                        os.close(in_w)
+                    continue
+                data = os.read(fd, CHUNK)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    selector.unregister(fd)
+        if in_w in selector.get_map():
+            os.close(in_w)
+    for fd in (out_r, err_r):
+        chunks[fd].append(_read_pipe(fd))
+    return b''.join(chunks[out_r]), b''.join(chunks[err_r]), b''.join(chunks[msg_r])
+
+
 def _read_pipe(fd):
-    """Whatever is in a pipe whose writers are gone (or would block)."""
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    """Whatever is in a pipe now (without waiting for writers that are still there)."""
+    os.set_blocking(fd, False)
     chunks = []
     while True:
         try:
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, CHUNK)
         except BlockingIOError:
             break
         if not chunk:
             break
         chunks.append(chunk)
-    return b''.join(chunks).decode('utf-8', 'replace')
+    return b''.join(chunks)
 
 
 class AttachClient:
@@ -241,36 +394,38 @@ class AttachClient:
             raise MissingLibraryError('python3-lxc', LXC_IMPORT_ERROR)
         self.lxcpath = lxcpath
 
-    def _attach(self, name, spec, stdin, stdout, stderr, timeout):
-        """Start ``_attached(spec)`` in the container; return (wait status, timed out, error text).
+    def _attach(self, name, spec, stdin, timeout):
+        """Run ``_attached(spec)`` in the container through a helper process.
 
-        After ``timeout`` seconds the process group is killed."""
-        container = _lxc.Container(name, self.lxcpath)
-        if not container.running:
-            raise DockerliteError('container %s is not running' % name)
-        err_r, err_w = os.pipe()
+        Returns (wait status, timed out, stdout, stderr, error text of the attached process).
+        After ``timeout`` seconds the command's process group is killed."""
+        pipes = [os.pipe() for dummy in range(4)]
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (msg_r, msg_w) = pipes
         try:
+            pid = os.fork()
+            if pid == 0:
+                _helper(self.lxcpath, name, spec, timeout, (in_r, out_w, err_w), msg_w)
+            for fd in (in_r, out_w, err_w, msg_w):
+                os.close(fd)
             try:
-                pid = container.attach(_attached, dict(spec, err_fd=err_w), env_policy=_lxc.LXC_ATTACH_CLEAR_ENV,
-                                       stdin=stdin, stdout=stdout, stderr=stderr)
+                stdout, stderr, messages = _pump(stdin, out_r, err_r, msg_r, in_w)
             finally:
-                os.close(err_w)
-            if pid <= 0:
-                raise DockerliteError('LXC could not attach to container %s' % name)
-            status = wait_for(pid, timeout)
-            timed_out = status is None
-            if timed_out:
-                kill_group(pid)
                 status = os.waitpid(pid, 0)[1]
-            return status, timed_out, _read_pipe(err_r)
         finally:
-            os.close(err_r)
+            for fd in (in_r, in_w, out_r, out_w, err_r, err_w, msg_r, msg_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        messages = parse_messages(messages)
+        if HELPER_FAILED in messages:
+            raise DockerliteError('cannot attach to container %s: %s' % (name, messages[HELPER_FAILED]))
+        return status, TIMED_OUT in messages, stdout, stderr, messages.get(ATTACHED_FAILED, '')
 
     def test_paths(self, name, creates=None, removes=None):
         """(creates matches, removes matches): whether the glob patterns match paths in the container."""
-        with open(os.devnull, 'rb') as null_in, open(os.devnull, 'wb') as null_out:
-            status, _timed_out, error = self._attach(name, {'mode': 'test', 'creates': creates, 'removes': removes},
-                                                     null_in, null_out, null_out, None)
+        status, _timed_out, _out, _err, error = self._attach(
+            name, {'mode': 'test', 'creates': creates, 'removes': removes}, None, None)
         code = os.waitstatus_to_exitcode(status)
         if error or not 0 <= code < TEST_ERROR:
             raise DockerliteError('cannot test paths in container %s: %s' % (name, error or 'exit status %d' % code))
@@ -279,22 +434,49 @@ class AttachClient:
     def run(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
         """Run ``argv`` in the container with exactly ``env`` (plus HOME) and return an ExecResult.
 
-        Raises AttachFailure (with ``rc`` 126 or 127) when the program could not be started.
+        stdin, stdout and stderr of the command are pipes. Raises AttachFailure (with ``rc``
+        126 or 127) when the program could not be started.
         """
         spec = {'mode': 'run', 'argv': list(argv), 'env': dict(env), 'cwd': cwd, 'user': user, 'group': group}
-        with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as out, \
-                tempfile.TemporaryFile() as err:
-            if stdin is not None:
-                stdin_file.write(stdin)
-                stdin_file.flush()
-                stdin_file.seek(0)
-            started = time.monotonic()
-            status, timed_out, error = self._attach(name, spec, stdin_file, out, err, timeout)
-            seconds = time.monotonic() - started
-            out.seek(0)
-            err.seek(0)
-            result = ExecResult(status, out.read(), err.read(), timed_out, seconds)
+        started = time.monotonic()
+        status, timed_out, out, err, error = self._attach(name, spec, stdin, timeout)
+        result = ExecResult(status, out, err, timed_out, time.monotonic() - started)
         if error and not result.timed_out:
             raise AttachFailure('cannot run %s in container %s: %s' % (argv, name, error),
                                 rc=result.rc, cmd=list(argv))
         return result
+
+
+def main():
+    """``python3 -m <this module> LXCPATH NAME``: run the spec in $DOCKERLITE_ATTACH_SPEC with this stdin, stdout, stderr.
+
+    The connection plugin's helper (the controller's Python may lack python3-lxc). It forks
+    the same helper as AttachClient, and exits like the command; when the command could not
+    start, with 126 or 127 (125 when LXC could not attach) and the reason on stderr."""
+    if _lxc is None:
+        os.write(2, b'dockerlite attach: python3-lxc is not importable by %s\n' % sys.executable.encode())
+        os._exit(HELPER_EXIT)
+    lxcpath, name = sys.argv[1:3]
+    spec = json.loads(os.environ.pop(SPEC_ENV))
+    msg_r, msg_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(msg_r)
+        _helper(lxcpath, name, spec, None, (0, 1, 2), msg_w)
+    os.close(msg_w)
+    chunks = []
+    while True:
+        chunk = os.read(msg_r, CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    status = os.waitpid(pid, 0)[1]
+    messages = parse_messages(b''.join(chunks))
+    for kind in (HELPER_FAILED, ATTACHED_FAILED):
+        if kind in messages:
+            os.write(2, ('dockerlite attach: %s\n' % messages[kind]).encode('utf-8', 'replace'))
+    exit_like(status)
+
+
+if __name__ == '__main__':
+    main()

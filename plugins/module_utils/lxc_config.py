@@ -13,9 +13,13 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.dockerlite.core.plugins.module_utils.network import CONTAINER_INTERFACE, hwaddr_for
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import KNOWN_CAPABILITIES
 
-# Capabilities dropped unless ``capabilities`` adds them back.
-DEFAULT_CAP_DROP = ('mac_admin', 'mac_override', 'sys_module', 'sys_rawio', 'sys_time')
+# Docker's default bounding set (CapBnd 00000000a80425fb), kept with lxc.cap.keep so that a
+# capability a newer kernel adds is never granted by default; ``capabilities`` adds to it,
+# ``cap_drop`` takes from it.
+DEFAULT_CAPABILITIES = ('chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap',
+                        'net_bind_service', 'net_raw', 'sys_chroot', 'mknod', 'audit_write', 'setfcap')
 
 # The only devices a container may create or open: (device cgroup rule, device name).
 DEVICE_ALLOWLIST = (
@@ -35,14 +39,22 @@ HEADER = '# Written by dockerlite.core from container.json; edits here are overw
 
 
 def effective_capabilities(capabilities, cap_drop):
-    """Return ('drop', names) or ('keep', names) for the bounding set."""
+    """The sorted names lxc.cap.keep keeps in the bounding set, or None for no restriction.
+
+    ``cap_drop: [all]`` keeps only what ``capabilities`` names; ``capabilities: [all]``
+    keeps every capability but those of ``cap_drop`` (no restriction without any); else
+    the default set plus ``capabilities`` less ``cap_drop``. sys_ptrace is thus only
+    ever kept when the task asks for it, which is what keeps a ``detach: false`` run
+    from borrowing the full capabilities of its PID 1, lxc-execute's init (LXC narrows
+    only init's bounding set, and ptrace could hand the rest to the command).
+    """
     capabilities = set(capabilities or ())
     cap_drop = set(cap_drop or ())
     if 'all' in cap_drop:
-        return 'keep', sorted(capabilities - {'all'})
+        return sorted(capabilities - {'all'})
     if 'all' in capabilities:
-        return 'drop', sorted(cap_drop)
-    return 'drop', sorted((set(DEFAULT_CAP_DROP) | cap_drop) - capabilities)
+        return sorted(set(KNOWN_CAPABILITIES) - cap_drop) if cap_drop else None
+    return sorted((set(DEFAULT_CAPABILITIES) | capabilities) - cap_drop)
 
 
 def escape_mount_path(path):
@@ -87,22 +99,38 @@ def network_lines(network):
     return lines
 
 
-def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mount_kinds=None, etc_files=None):
+def idmap_lines(idmap):
+    """lxc.idmap lines for an unprivileged container's id map (None for a privileged one)."""
+    if not idmap:
+        return []
+    return ['lxc.idmap = u 0 %d %d' % (idmap['uid'], idmap['size']),
+            'lxc.idmap = g 0 %d %d' % (idmap['gid'], idmap['size'])]
+
+
+def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mount_kinds=None, etc_files=None,
+                  idmap=None):
     """Return the LXC config text for container ``name``.
 
     ``spec`` is the runtime spec stored in container.json; ``layout`` maps cgroup
     controllers to 'v1' or 'v2'; ``mount_kinds`` maps mount sources to 'dir' or 'file';
     ``etc_files`` lists (host file, path in the container) pairs that dockerlite
     generates (/etc/hosts, /etc/hostname) and bind-mounts before the task's mounts, so
-    that they stay out of the rootfs (and out of commits).
+    that they stay out of the rootfs (and out of commits). ``idmap`` is the id map of
+    an unprivileged container (None runs it privileged): its rootfs, and each mount
+    with ``idmap``, is mounted idmapped, so that the files on disk keep the owners the
+    container sees (nothing is ever chowned) and the image stays shareable.
     """
     mount_kinds = mount_kinds or {}
+    # Commit idempotence compares btrfs generations, and an atime update is a write.
+    rootfs_options = 'idmap=container,noatime' if idmap else 'noatime'
     lines = [
         HEADER,
         'lxc.uts.name = %s' % (spec.get('hostname') or name),
         'lxc.rootfs.path = dir:%s' % rootfs,
-        # Commit idempotence compares btrfs generations, and an atime update is a write.
-        'lxc.rootfs.options = noatime',
+        'lxc.rootfs.options = %s' % rootfs_options,
+    ]
+    lines.extend(idmap_lines(idmap))
+    lines += [
         'lxc.log.file = %s' % log_file,
         'lxc.log.level = WARN',
     ]
@@ -114,11 +142,9 @@ def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mo
         'lxc.mount.auto = proc:mixed sys:ro cgroup:mixed',
         'lxc.signal.halt = %s' % spec['stop_signal'],
     ]
-    mode, caps = effective_capabilities(spec.get('capabilities'), spec.get('cap_drop'))
-    if mode == 'keep':
+    caps = effective_capabilities(spec.get('capabilities'), spec.get('cap_drop'))
+    if caps is not None:
         lines.append('lxc.cap.keep = %s' % (' '.join(caps) or 'none'))
-    elif caps:
-        lines.append('lxc.cap.drop = %s' % ' '.join(caps))
     devices = _cgroup_key(layout, 'devices', 'devices', 'devices')
     lines.append('%s.deny = a' % devices)
     lines.extend('%s.allow = %s' % (devices, rule) for rule, _name in DEVICE_ALLOWLIST)
@@ -145,6 +171,8 @@ def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mo
         options = 'bind,create=%s' % mount_kinds.get(mount['source'], 'dir')
         if mount['read_only']:
             options += ',ro'
+        if idmap and mount.get('idmap'):
+            options += ',idmap=container'
         lines.append('lxc.mount.entry = %s %s none %s 0 0' % (
             escape_mount_path(mount['source']), escape_mount_path(mount['target'].lstrip('/')), options))
     if spec.get('autostart'):

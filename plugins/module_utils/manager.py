@@ -5,7 +5,8 @@
 
 A manager compares desired with actual, appends to ``actions`` what must happen and
 records the comparison in ``tracker``. In check mode it stops there: the plan is the
-answer, computed by the same code the real run uses.
+answer, computed by the same code the real run uses. In a real run ``done`` lists the
+actions carried out so far, so that a failure half way reports what it changed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ class Manager:
         self.actions = []
         self.tracker = DifferenceTracker()
         self.warnings = []
+        self.done = []
+
+    def completed(self):
+        """The actions carried out so far (reported with a failure)."""
+        return list(self.done)
 
     def result(self, **extra):
         """changed, actions and diff from the plan, plus the manager's own keys."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.dockerlite.core.plugins.module_utils.btrfs import BtrfsClient
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import MissingLibraryError, as_dockerlite_error
 from ansible_collections.dockerlite.core.plugins.module_utils.lxc import LxcClient
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 
@@ -34,20 +34,37 @@ def run_module(module, manager_class):
     """Build the store, let the manager plan and act, and report its result.
 
     Managers and everything below them raise DockerliteError; only here does an
-    error become ``fail_json``. A result with ``failed`` set (a command that exited
-    non-zero) fails the task but keeps every other key.
+    error become ``fail_json``, and so does any other exception (a full store, an OS
+    error, metadata the code could not use): no module ends in a raw traceback. A
+    failure after some steps reports them (``changed``, ``actions``). A result with
+    ``failed`` set (a command that exited non-zero) fails the task but keeps every
+    other key. Warnings of the store (damaged entries it skipped) are emitted either way.
     """
+    root = module.params['root']
+    store = manager = None
     try:
-        manager = manager_class(module.params, open_store(module.params['root']), check_mode=module.check_mode)
+        store = open_store(root)
+        manager = manager_class(module.params, store, check_mode=module.check_mode)
         result = manager.run()
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_error)
-    except DockerliteError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
+    except Exception as exc:  # pylint: disable=broad-except  # every error ends as a clear failure, cause kept
+        error = as_dockerlite_error(exc, root)
+        _warn(module, store, manager.warnings if manager else [])
+        done = manager.completed() if manager else []
+        module.fail_json(msg=error.msg, **dict(error.details, changed=bool(done), actions=done))
+    _warn(module, store, result.pop('warnings', []))
     if not module._diff:
         result.pop('diff', None)
     if result.pop('failed', False):
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def _warn(module, store, warnings):
+    """Emit the store's warnings and the manager's, each once."""
+    emitted = []
+    for warning in (store.warnings if store else []) + list(warnings):
+        if warning not in emitted:
+            emitted.append(warning)
+            module.warn(warning)

@@ -26,17 +26,19 @@ import traceback
 from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
     CONTAINER_OPTIONS, ContainerManager)
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
-    DockerliteError, MissingLibraryError, ValidationError)
+    DockerliteError, MissingLibraryError, StoreDataError, ValidationError, as_dockerlite_error)
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import HostIds, shared_idmap
 from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils.network import HostNetwork, container_ipv4
-from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json, write_json
+from ansible_collections.dockerlite.core.plugins.module_utils.permissions import PRIVATE_DIR_MODE
+from ansible_collections.dockerlite.core.plugins.module_utils.store import check_id, read_json
 from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
 
 STACKS_DIR = 'stacks'
 STACK_STATES = ('present', 'started', 'stopped', 'absent')
 # Plans are split around their store changes; the actions on either side touch only LXC.
-STORE_ACTIONS = ('create', 'update_config', 'remove')
-RUNTIME_ACTIONS = ('stop', 'start', 'freeze', 'unfreeze')
+STORE_ACTIONS = ('create', 'set_disk_limit', 'update_config', 'remove')
+RUNTIME_ACTIONS = ('kill_orphan', 'stop', 'start', 'freeze', 'unfreeze')
 DEFAULT_PARALLEL = 8
 # Defaults of dockerlite_container's options, for members planned without task options
 # (unlisted members that are removed).
@@ -154,6 +156,25 @@ def _worker_loop(jobs, queue_read, out_write):  # pragma: no cover - runs in for
             out.flush()
 
 
+def read_record(path):
+    """(stack, {container: id}) from a stack record, every name and id checked before it is used."""
+    data = read_json(path)
+    stack = os.path.basename(path)[:-len('.json')]
+    try:
+        validate_container_name(stack, 'stack name')
+        for name in data.get('containers') or {}:
+            validate_container_name(name, 'member name')
+    except ValidationError as exc:
+        raise StoreDataError(path, exc.msg) from None
+    if data.get('stack') != stack:
+        raise StoreDataError(path, 'stack %s differs from the file name' % json.dumps(data.get('stack'))[:80])
+    if not isinstance(data.get('containers'), dict):
+        raise StoreDataError(path, 'key containers is missing or not an object')
+    for name, container_id in data['containers'].items():
+        check_id(container_id, path, 'id of member %s' % name)
+    return stack, dict(data['containers'])
+
+
 class StepsFailed(DockerliteError):
     """A member's actions stopped at a failure; ``done`` lists those that were carried out."""
 
@@ -194,8 +215,10 @@ class Member:
             for action in actions:
                 try:
                     self.manager.apply([action])
-                except DockerliteError as exc:
-                    raise StepsFailed(exc, done) from exc
+                except MissingLibraryError:
+                    raise
+                except Exception as exc:  # pylint: disable=broad-except  # reported with the steps done
+                    raise StepsFailed(as_dockerlite_error(exc, self.manager.store.root), done) from exc
                 done.append(action)
             return done
         return job
@@ -208,7 +231,10 @@ class StackManager(Manager):
         super().__init__(params, store, check_mode)
         self.host_network = host_network
         self.reserved = {}
+        self.reserved_idmaps = {}
+        self.host_ids = HostIds()
         self.members = []
+        self.damaged_records = set()
 
     # -- validation, before the store is read ------------------------------
 
@@ -252,15 +278,30 @@ class StackManager(Manager):
         return os.path.join(self._stacks_dir(), '%s.json' % stack)
 
     def _read_records(self):
-        """{stack: {container: id}} of every stack in the store."""
+        """{stack: {container: id}} of every stack in the store.
+
+        A damaged record is skipped with a warning: its stack then owns no container
+        (nothing is pruned through it) until the stack is converged again, which
+        rewrites it.
+        """
         records = {}
         directory = self._stacks_dir()
         if os.path.isdir(directory):
             for filename in sorted(os.listdir(directory)):
                 if filename.endswith('.json'):
-                    data = read_json(os.path.join(directory, filename))
-                    records[data['stack']] = dict(data['containers'])
+                    try:
+                        stack, members = read_record(os.path.join(directory, filename))
+                    except StoreDataError as exc:
+                        self.damaged_records.add(filename[:-len('.json')])
+                        self.store.warnings.append('%s; skipped (the stack\'s next run rewrites it)' % exc.msg)
+                        continue
+                    records[stack] = members
         return records
+
+    def completed(self):
+        """The members' actions carried out so far, in the shape of the ``actions`` result."""
+        return [{'what': 'container', 'name': member.name, 'action': action}
+                for member in self.members for action in member.done]
 
     def _ids(self, names):
         """{name: id} of the containers of those names that exist."""
@@ -275,13 +316,13 @@ class StackManager(Manager):
         """Record the members of ``names`` that exist, if that changes the record; return (action, members)."""
         members = self._ids(names)
         path = self._record_path(stack)
-        if members == recorded:
+        if members == recorded and stack not in self.damaged_records:
             return None, members
         if members:
-            os.makedirs(self._stacks_dir(), exist_ok=True)
-            write_json(path, {'stack': stack, 'containers': members})
+            os.makedirs(self._stacks_dir(), mode=PRIVATE_DIR_MODE, exist_ok=True)
+            self.store.write_json(path, {'stack': stack, 'containers': members})
             return 'record', members
-        if os.path.exists(path):
+        if os.path.lexists(path):
             os.unlink(path)
             return 'remove', members
         return None, members
@@ -336,8 +377,11 @@ class StackManager(Manager):
     def _plan(self, member, bridges, ref, given):
         manager = member.manager
         manager.host_network = bridges
-        # Addresses planned for earlier members are not in the store yet.
+        # Addresses and isolated id maps planned for earlier members are not in the store yet;
+        # root's subordinate ids are read once for all.
         manager.reserved = self.reserved
+        manager.reserved_idmaps = self.reserved_idmaps
+        manager.host_ids = self.host_ids
         try:
             manager.plan(member.name, ref, given)
         except MissingLibraryError:
@@ -347,6 +391,9 @@ class StackManager(Manager):
         ipv4 = container_ipv4(manager.tracker.diff()['after'].get('network') or {})
         if ipv4:
             self.reserved[ipv4] = member.name
+        idmap = manager.tracker.diff()['after'].get('idmap')
+        if idmap and idmap != shared_idmap(self.host_ids.range()[0]):
+            self.reserved_idmaps[idmap['uid']] = member.name
         self.members.append(member)
 
     def _predict_record(self, recorded, after_members, current_ids):

@@ -7,6 +7,11 @@ Layout and the crash-safety rules are described in docs/design.md. In short: eve
 mutation happens while the store lock is held; new objects are built under ``tmp/``
 and moved into place with one rename; metadata is written atomically; whatever is
 left in ``tmp/`` when the lock is taken is debris of an interrupted run and deleted.
+
+Nothing found on disk is trusted as a path or a value: a root is adopted only if it
+is missing, empty or already a store; ids and names come from directory names and are
+checked against the metadata; damaged objects are skipped (with a warning) by listings
+and named in the error of any operation on them, but can always be removed.
 """
 
 from __future__ import annotations
@@ -17,11 +22,16 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
+import stat
 import time
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import check_no_control_chars
+from ansible_collections.dockerlite.core.plugins.module_utils import permissions
+from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+    DockerliteError, StoreDataError, ValidationError)
+from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+    check_no_control_chars, validate_container_name)
 
 STORE_VERSION = 1
 MARKER = '.dockerlite.json'
@@ -30,6 +40,10 @@ IMAGE_META = 'image.json'
 CONTAINER_META = 'container.json'
 LOCK_TIMEOUT = 300
 LOCK_POLL = 0.02
+ID_RE = re.compile(r'[0-9a-f]{64}')
+# The store's own entries in root: what an adoption interrupted before the marker leaves.
+ADOPTION_DEBRIS = frozenset((LOCK_FILE, 'tmp'))
+SHOWN_ENTRIES = 5
 
 
 def new_id():
@@ -49,24 +63,136 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
-    tmp = '%s.tmp-%s' % (path, secrets.token_hex(4))
-    with open(tmp, 'w') as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.rename(tmp, path)
+def write_atomic(path, text, tmp_dir, mode=permissions.PRIVATE_FILE_MODE):
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
+
+    The new text is written to a file in ``tmp_dir`` (the store's ``tmp/``, on the same
+    filesystem) and renamed over ``path``: a run killed in between leaves its debris in
+    ``tmp/``, which the next session deletes, never beside the metadata. The file gets
+    ``mode`` (private by default) before it holds anything, whatever the umask.
+    """
+    tmp = os.path.join(tmp_dir, '%s.%s' % (os.path.basename(path), secrets.token_hex(8)))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     _fsync_dir(os.path.dirname(path))
 
 
-def write_json(path, data):
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + '\n')
+def write_json(path, data, tmp_dir):
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + '\n', tmp_dir)
 
 
 def read_json(path):
-    with open(path) as handle:
-        return json.load(handle)
+    """The JSON object in ``path``; StoreDataError naming the file if it is missing or not one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise StoreDataError(path, 'is missing') from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreDataError(path, 'is a symbolic link, not a metadata file') from None
+        raise
+    with os.fdopen(fd, 'rb') as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise StoreDataError(path, 'is not a regular file')
+        raw = handle.read()
+    if not raw.strip():
+        raise StoreDataError(path, 'is empty (truncated)')
+    try:
+        data = json.loads(raw.decode('utf-8'))
+    except UnicodeDecodeError:
+        raise StoreDataError(path, 'is not UTF-8 text') from None
+    except json.JSONDecodeError as exc:
+        raise StoreDataError(path, 'is not valid JSON: damaged or truncated at line %d, column %d'
+                             % (exc.lineno, exc.colno)) from None
+    if not isinstance(data, dict):
+        raise StoreDataError(path, 'holds a JSON %s, not an object' % _json_type(data))
+    return data
+
+
+JSON_TYPE_NAMES = {type(None): 'null', bool: 'boolean', int: 'number', float: 'number', str: 'string', list: 'array',
+                   dict: 'object'}
+
+
+def _json_type(value):
+    return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+STR, LIST, DICT, INT = (str,), (list,), (dict,), (int,)
+NONE_OR = {STR: (str, type(None)), LIST: (list, type(None)), DICT: (dict, type(None)), INT: (int, type(None))}
+# {key: (types, required)} of the metadata the code reads; other keys are kept as they are.
+IMAGE_FIELDS = {
+    'id': (STR, True), 'name': (NONE_OR[STR], True), 'created': (STR, True), 'source': (NONE_OR[STR], False),
+    'parent': (NONE_OR[STR], False), 'command': (NONE_OR[LIST], False), 'env': (NONE_OR[DICT], False),
+    'labels': (NONE_OR[DICT], False), 'stop_signal': (NONE_OR[STR], False), 'build': (NONE_OR[DICT], False),
+    'container': (NONE_OR[STR], False), 'container_id': (NONE_OR[STR], False),
+    'container_generation': (NONE_OR[INT], False),
+}
+CONTAINER_FIELDS = {
+    'id': (STR, True), 'name': (STR, True), 'image': (STR, True), 'image_id': (STR, True),
+    'image_defaults': (DICT, True), 'created': (STR, True), 'spec': (DICT, True),
+}
+IMAGE_DEFAULTS_FIELDS = {'command': (LIST, True), 'env': (DICT, True), 'labels': (NONE_OR[DICT], False),
+                         'stop_signal': (STR, True)}
+SPEC_FIELDS = {'command': (LIST, True), 'env': (DICT, True), 'stop_signal': (STR, True),
+               'network': (NONE_OR[DICT], False), 'mounts': (NONE_OR[LIST], False)}
+
+
+def check_fields(data, fields, path, where=''):
+    """Refuse a metadata object without a required key or with a value of the wrong type."""
+    for key, (types, required) in fields.items():
+        if key not in data:
+            if required:
+                raise StoreDataError(path, 'key %s%s is missing' % (where, key))
+            continue
+        value = data[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise StoreDataError(path, 'key %s%s is a %s, not a %s' % (
+                where, key, _json_type(value), ' or '.join(JSON_TYPE_NAMES[t] for t in types)))
+
+
+def check_id(value, path, what='id'):
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
+        raise StoreDataError(path, '%s %s is not 64 hexadecimal digits' % (what, json.dumps(value)[:80]))
+    return value
+
+
+def check_image_meta(data, path, image_id):
+    """image.json of the image in directory ``image_id``: its id must be that directory's name."""
+    check_fields(data, IMAGE_FIELDS, path)
+    check_id(data['id'], path)
+    if data['id'] != image_id:
+        raise StoreDataError(path, 'id %s differs from the directory name %s' % (data['id'], image_id))
+    return data
+
+
+def check_container_meta(data, path, name):
+    """container.json of the container in directory ``name``: its name must be that directory's name."""
+    check_fields(data, CONTAINER_FIELDS, path)
+    check_fields(data['image_defaults'], IMAGE_DEFAULTS_FIELDS, path, 'image_defaults.')
+    check_fields(data['spec'], SPEC_FIELDS, path, 'spec.')
+    check_id(data['id'], path)
+    check_id(data['image_id'], path, 'image_id')
+    if data['name'] != name:
+        raise StoreDataError(path, 'name %s differs from the directory name %s' % (json.dumps(data['name'])[:80], name))
+    for key in ('spec', 'image_defaults'):
+        command = data[key]['command']
+        if not all(isinstance(arg, str) for arg in command):
+            raise StoreDataError(path, 'key %s.command must be a list of strings' % key)
+    return data
+
+
+def _real_directory(path):
+    return os.path.isdir(path) and not os.path.islink(path)
 
 
 class Store:
@@ -81,6 +207,18 @@ class Store:
         self._lxc_factory = lxc_factory
         self._lxc = None
         self._locked = False
+        # Non-fatal findings (damaged entries skipped by listings); the runner reports them.
+        self.warnings = []
+        self._qgroups = None  # the filesystem's qgroup numbers, read once per session (see _qgroup_usage)
+        self._quota_on = None  # whether btrfs quotas are on, once known
+
+    def _warn(self, message):
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def write_json(self, path, data):
+        """Write metadata ``path`` atomically through the store's tmp/."""
+        write_json(path, data, self.tmp_dir)
 
     @property
     def lxc(self):
@@ -100,6 +238,45 @@ class Store:
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise DockerliteError('root %s exists but is not a directory' % self.root, root=self.root)
 
+    def check_root(self):
+        """Refuse a root that is neither missing, empty nor a store, before anything is written in it."""
+        if not os.path.isdir(self.root):
+            return
+        entries = sorted(os.listdir(self.root))
+        if MARKER in entries:
+            self._check_marker()
+            self._check_layout()
+        elif entries and not self._adoption_debris(entries):
+            shown = ', '.join(entries[:SHOWN_ENTRIES]) + (', ...' if len(entries) > SHOWN_ENTRIES else '')
+            raise DockerliteError(
+                'root %s is not a dockerlite store: it is a directory that is not empty (it holds %s) and has no %s '
+                'marker, so it is left untouched. Point root at a new or empty directory' % (self.root, shown, MARKER),
+                root=self.root)
+
+    def _check_marker(self):
+        path = os.path.join(self.root, MARKER)
+        marker = read_json(path)
+        if marker.get('version') != STORE_VERSION:
+            raise StoreDataError(path, 'store version %s is not one this collection knows (%d)'
+                                 % (json.dumps(marker.get('version')), STORE_VERSION))
+
+    def _check_layout(self):
+        """The store's own directories must be directories: a symlink there would send the clean-up
+        of tmp/, listings and removals elsewhere."""
+        for path in (self.tmp_dir, self.images_dir, self.containers_dir, os.path.join(self.root, 'stacks')):
+            if os.path.lexists(path) and not _real_directory(path):
+                raise StoreDataError(path, 'is not a directory (a symbolic link or a file); the store will not use it')
+
+    def _adoption_debris(self, entries):
+        """Whether ``entries`` are what an adoption killed before writing the marker leaves: the
+        lock file and a tmp/ holding at most the marker's own temporary file."""
+        if not set(entries) <= ADOPTION_DEBRIS:
+            return False
+        if 'tmp' not in entries:
+            return True
+        return _real_directory(self.tmp_dir) and all(
+            entry.startswith(MARKER + '.') for entry in os.listdir(self.tmp_dir))
+
     @contextlib.contextmanager
     def session(self, check_mode=False):
         """Hold the store lock for the duration; prepare the layout unless in check mode.
@@ -108,21 +285,42 @@ class Store:
         creating anything, so it changes nothing on the host.
         """
         self.check_filesystem()
+        self.check_root()
         lock_path = os.path.join(self.root, LOCK_FILE)
-        if check_mode and not os.path.exists(lock_path):
+        if check_mode and not os.path.lexists(lock_path):
             yield self
             return
         os.makedirs(self.root, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._open_lock(lock_path)
         try:
             self._acquire(fd, lock_path, record_pid=not check_mode)
             self._locked = True
             if not check_mode:
+                # Again under the lock: another run may have changed root meanwhile.
+                self.check_root()
                 self._prepare()
             yield self
         finally:
             self._locked = False
             os.close(fd)
+
+    @staticmethod
+    def _open_lock(lock_path):
+        """Open (create) the lock file; never through a symlink, never anything but a regular file."""
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreDataError(lock_path, 'the store lock is a symbolic link; it must be a regular file '
+                                     '(remove the link; nothing was written through it)') from None
+            if exc.errno == errno.EISDIR:
+                raise StoreDataError(lock_path, 'the store lock is a directory; it must be a regular file') from None
+            raise
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise StoreDataError(lock_path, 'the store lock is not a regular file (mode %o)' % mode)
+        return fd
 
     @staticmethod
     def _acquire(fd, lock_path, record_pid=True):
@@ -139,18 +337,39 @@ class Store:
                                           % (lock_path, LOCK_TIMEOUT, holder))
                 time.sleep(LOCK_POLL)
         if record_pid:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
+            # Only a hint for the message above: a store whose space is full must still
+            # be usable to remove containers and free space.
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
+            except OSError:
+                pass
 
     def _prepare(self):
-        """Create the layout and delete what interrupted runs left in the staging area."""
-        for path in (self.images_dir, self.containers_dir, self.tmp_dir):
-            os.makedirs(path, exist_ok=True)
-        marker = os.path.join(self.root, MARKER)
-        if not os.path.exists(marker):
-            write_json(marker, {'version': STORE_VERSION})
+        """Delete what interrupted runs left in the staging area, complete the layout and make it private.
+
+        tmp/ comes first: the marker is written through it like all metadata. A store made
+        with looser modes (before the store was private) is tightened here; a store already
+        tight costs two ``lstat``s (see ``permissions.is_tight``).
+        """
+        os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         for entry in os.listdir(self.tmp_dir):
             self.btrfs.remove_tree(os.path.join(self.tmp_dir, entry))
+        marker = os.path.join(self.root, MARKER)
+        if not os.path.lexists(marker):
+            self.write_json(marker, {'version': STORE_VERSION})
+        for path in (self.images_dir, self.containers_dir):
+            os.makedirs(path, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+        if not permissions.is_tight(self.root, MARKER):
+            permissions.tighten_store(self.root, self._container_acl_uid, MARKER)
+
+    def _container_acl_uid(self, name):
+        """The mapped root of container ``name`` from its metadata; None when privileged or unreadable
+        (its directory then stays closed to it: failing closed, until the metadata is repaired)."""
+        try:
+            return permissions.idmap_uid(read_json(self.container_paths(name)['meta']).get('idmap'))
+        except (StoreDataError, OSError, ValueError, AttributeError):
+            return None
 
     def _require_lock(self):
         if not self._locked:
@@ -160,7 +379,7 @@ class Store:
         """A fresh directory under tmp/ to build in; the caller renames it into place."""
         self._require_lock()
         path = os.path.join(self.tmp_dir, secrets.token_hex(8))
-        os.mkdir(path)
+        os.mkdir(path, permissions.PRIVATE_DIR_MODE)
         return path
 
     @contextlib.contextmanager
@@ -187,21 +406,68 @@ class Store:
     # -- images -----------------------------------------------------------
 
     def image_dir(self, image_id):
-        return os.path.join(self.images_dir, image_id)
+        return os.path.join(self.images_dir, check_id(image_id, self.images_dir, 'image id'))
 
     def image_rootfs(self, image_id):
-        return os.path.join(self.images_dir, image_id, 'rootfs')
+        return os.path.join(self.image_dir(image_id), 'rootfs')
 
-    def list_images(self):
-        """Every image's metadata, oldest first, each with its ``rootfs`` path."""
+    def _load_image(self, entry):
+        """The metadata of the image in ``images/<entry>``, checked; StoreDataError naming what is wrong."""
+        directory = os.path.join(self.images_dir, entry)
+        if not ID_RE.fullmatch(entry):
+            raise StoreDataError(directory, 'not an image: its name is not a 64-hex-digit image id')
+        if not _real_directory(directory):
+            raise StoreDataError(directory, 'not an image: not a directory')
+        path = os.path.join(directory, IMAGE_META)
+        meta = check_image_meta(read_json(path), path, entry)
+        rootfs = os.path.join(directory, 'rootfs')
+        if not _real_directory(rootfs):
+            raise StoreDataError(rootfs, 'the rootfs of image %s is missing' % entry)
+        meta['rootfs'] = rootfs
+        return meta
+
+    def _image_entries(self):
+        """(entry, metadata, None) or (entry, None, StoreDataError) for everything in images/."""
         if not os.path.isdir(self.images_dir):
             return []
+        entries = []
+        for entry in sorted(os.listdir(self.images_dir)):
+            try:
+                entries.append((entry, self._load_image(entry), None))
+            except StoreDataError as exc:
+                entries.append((entry, None, exc))
+        return entries
+
+    def _skip(self, exc):
+        self._warn('%s; skipped (remove it to repair the store)' % exc.msg)
+
+    def list_images(self):
+        """Every sound image's metadata, oldest first, each with its ``rootfs`` path; damaged ones are warned of."""
         images = []
-        for image_id in os.listdir(self.images_dir):
-            meta = read_json(os.path.join(self.images_dir, image_id, IMAGE_META))
-            meta['rootfs'] = self.image_rootfs(image_id)
-            images.append(meta)
+        for _entry, meta, error in self._image_entries():
+            if error:
+                self._skip(error)
+            else:
+                images.append(meta)
         return sorted(images, key=lambda image: (image['created'], image['id']))
+
+    def damaged_images(self, ref):
+        """Ids of the damaged images in images/ that ``ref`` names: by id, or by a name still readable."""
+        found = []
+        for entry, _meta, error in self._image_entries():
+            if error is None or not ID_RE.fullmatch(entry):
+                continue
+            if entry == ref or self._readable_name(os.path.join(self.images_dir, entry, IMAGE_META)) == ref:
+                found.append(entry)
+        return found
+
+    @staticmethod
+    def _readable_name(path):
+        try:
+            name = read_json(path).get('name')
+        except (StoreDataError, OSError):
+            return None
+        return name if isinstance(name, str) else None
 
     def find_image(self, ref):
         """The image tagged ``ref`` (name:tag); the newest wins if a run died mid-retag."""
@@ -209,12 +475,10 @@ class Store:
         return matches[-1] if matches else None
 
     def get_image(self, image_id):
-        path = os.path.join(self.images_dir, image_id, IMAGE_META)
-        if not os.path.exists(path):
+        """The image with that id, None if there is none; StoreDataError if it is damaged."""
+        if not os.path.lexists(self.image_dir(image_id)):
             return None
-        meta = read_json(path)
-        meta['rootfs'] = self.image_rootfs(image_id)
-        return meta
+        return self._load_image(image_id)
 
     def containers_using(self, image_id):
         return sorted(c['name'] for c in self.list_containers() if c.get('image_id') == image_id)
@@ -226,7 +490,7 @@ class Store:
             self.btrfs.create_subvolume(rootfs)
             populate(rootfs)
             self.btrfs.set_read_only(rootfs, True)
-            write_json(os.path.join(staged, IMAGE_META), meta)
+            self.write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
 
     def commit_image(self, meta, source_rootfs):
@@ -239,14 +503,16 @@ class Store:
             rootfs = os.path.join(staged, 'rootfs')
             self.btrfs.snapshot(source_rootfs, rootfs, read_only=True)
             meta = dict(meta, container_generation=self.btrfs.created_transaction(rootfs))
-            write_json(os.path.join(staged, IMAGE_META), meta)
+            self.write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
 
     def _install_image(self, staged, meta):
-        """Move a complete staged image into place; the rename is the commit point."""
+        """Move a complete staged image into place; the rename is the commit point.
+
+        The caller then retires the tag from older images (``retire_tag``); an image
+        that shares its tag with a newer one meanwhile loses to it in ``find_image``.
+        """
         os.rename(staged, self.image_dir(meta['id']))
-        if meta.get('name'):
-            self.retire_tag(meta['name'], keep=meta['id'])
         return self.get_image(meta['id'])
 
     def retire_tag(self, name, keep=None):
@@ -269,7 +535,7 @@ class Store:
         self._require_lock()
         meta = {k: v for k, v in image.items() if k != 'rootfs'}
         meta.update(changes)
-        write_json(os.path.join(self.image_dir(image['id']), IMAGE_META), meta)
+        self.write_json(os.path.join(self.image_dir(image['id']), IMAGE_META), meta)
         meta['rootfs'] = self.image_rootfs(image['id'])
         return meta
 
@@ -279,23 +545,53 @@ class Store:
     # -- containers -------------------------------------------------------
 
     def container_paths(self, name):
-        base = os.path.join(self.containers_dir, name)
+        base = os.path.join(self.containers_dir, validate_container_name(name))
         return {'dir': base, 'rootfs': os.path.join(base, 'rootfs'), 'config': os.path.join(base, 'config'),
                 'log': os.path.join(base, 'lxc.log'), 'meta': os.path.join(base, CONTAINER_META)}
 
+    def _load_container(self, entry):
+        """The metadata of the container in ``containers/<entry>``, checked; StoreDataError naming what is wrong."""
+        directory = os.path.join(self.containers_dir, entry)
+        try:
+            paths = self.container_paths(entry)
+        except ValidationError:
+            raise StoreDataError(directory, 'not a container: its name is not a valid container name') from None
+        if not _real_directory(directory):
+            raise StoreDataError(directory, 'not a container: not a directory')
+        meta = check_container_meta(read_json(paths['meta']), paths['meta'], entry)
+        if not _real_directory(paths['rootfs']):
+            raise StoreDataError(paths['rootfs'], 'the rootfs of container %s is missing' % entry)
+        meta['rootfs'] = paths['rootfs']
+        return meta
+
     def list_containers(self):
+        """Every sound container's metadata, by name; damaged entries are skipped with a warning."""
         if not os.path.isdir(self.containers_dir):
             return []
-        return [self.get_container(name) for name in sorted(os.listdir(self.containers_dir))
-                if os.path.exists(os.path.join(self.containers_dir, name, CONTAINER_META))]
+        containers = []
+        for entry in sorted(os.listdir(self.containers_dir)):
+            try:
+                containers.append(self._load_container(entry))
+            except StoreDataError as exc:
+                self._skip(exc)
+        return containers
+
+    def container_exists(self, name):
+        """Whether container ``name`` has a directory, sound or damaged."""
+        return os.path.lexists(self.container_paths(name)['dir'])
 
     def get_container(self, name):
-        path = self.container_paths(name)['meta']
-        if not os.path.exists(path):
+        """Container ``name``'s metadata, None if there is none; StoreDataError if it is damaged."""
+        if not self.container_exists(name):
             return None
-        meta = read_json(path)
-        meta['rootfs'] = self.container_paths(name)['rootfs']
-        return meta
+        return self._load_container(name)
+
+    def container_stop_signal(self, name):
+        """The signal that halts container ``name``'s PID 1; SIGKILL if its metadata is damaged."""
+        try:
+            return self.get_container(name)['spec']['stop_signal']
+        except (StoreDataError, TypeError):
+            return 'SIGKILL'
 
     def create_container(self, meta, image, config_text, files=None):
         """Snapshot ``image`` into a new container with its config, then move it into place.
@@ -306,28 +602,105 @@ class Store:
         paths = self.container_paths(meta['name'])
         if os.path.lexists(paths['dir']):
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
+        acl_uid = self._acl_uid_of(meta)
         with self._staging() as staged:
             self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
-            for filename, text in sorted((files or {}).items()):
-                write_atomic(os.path.join(staged, filename), text)
-            write_atomic(os.path.join(staged, 'config'), config_text)
-            write_json(os.path.join(staged, CONTAINER_META), meta)
+            if meta['spec'].get('disk_limit'):
+                self._limit_disk(os.path.join(staged, 'rootfs'), meta['spec']['disk_limit'])
+            self._write_container_files(staged, meta, config_text, files)
+            # LXC would create its log 0640; an existing file keeps its mode.
+            os.close(os.open(os.path.join(staged, 'lxc.log'), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
+                             permissions.PRIVATE_FILE_MODE))
+            permissions.secure_container_dir(staged, acl_uid)
             os.rename(staged, paths['dir'])
         return self.get_container(meta['name'])
 
     def update_container(self, meta, config_text, files=None):
-        """Rewrite ``files`` (as in create_container), config, then metadata; a crash between
-        leaves metadata that still differs from the desired spec, so the next run rewrites all."""
+        """Set the directory's permissions for ``meta['idmap']``, rewrite ``files`` (as in
+        create_container), config, then metadata; a crash between leaves metadata that still
+        differs from the desired spec, so the next run rewrites all."""
         self._require_lock()
         paths = self.container_paths(meta['name'])
-        for filename, text in sorted((files or {}).items()):
-            write_atomic(os.path.join(paths['dir'], filename), text)
-        write_atomic(paths['config'], config_text)
-        write_json(paths['meta'], {k: v for k, v in meta.items() if k != 'rootfs'})
+        acl_uid = self._acl_uid_of(meta)
+        # Before the metadata: if a run dies between, the metadata still differs from the
+        # desired spec and the next run rewrites all, ACL included.
+        permissions.secure_container_dir(paths['dir'], acl_uid)
+        self._write_container_files(paths['dir'], meta, config_text, files)
         return self.get_container(meta['name'])
+
+    @staticmethod
+    def _acl_uid_of(meta):
+        try:
+            return permissions.idmap_uid(meta.get('idmap'))
+        except ValueError as exc:
+            raise DockerliteError('container %s: %s' % (meta.get('name'), exc)) from exc
+
+    def _write_container_files(self, directory, meta, config_text, files):
+        """The generated files (readable by the container, which bind-mounts them), config, then metadata."""
+        for filename, text in sorted((files or {}).items()):
+            write_atomic(os.path.join(directory, filename), text, self.tmp_dir,
+                         permissions.wanted(('containers', meta['name'], filename), 'file')[0])
+        write_atomic(os.path.join(directory, 'config'), config_text, self.tmp_dir)
+        self.write_json(os.path.join(directory, CONTAINER_META), {k: v for k, v in meta.items() if k != 'rootfs'})
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])
+
+    # -- disk quotas ------------------------------------------------------
+
+    def set_container_disk_limit(self, name, limit):
+        """Limit what container ``name`` may write (exclusive bytes; None: no limit), then record it.
+
+        Takes effect at once, running or not. The qgroup limit is set before container.json says
+        so: a run that dies between leaves metadata that differs, and the next run sets it again.
+        """
+        self._require_lock()
+        paths = self.container_paths(name)
+        meta = {k: v for k, v in self.get_container(name).items() if k != 'rootfs'}
+        self._limit_disk(paths['rootfs'], limit)
+        meta['spec'] = dict(meta['spec'], disk_limit=limit)
+        self.write_json(paths['meta'], meta)
+        return self.get_container(name)
+
+    def _limit_disk(self, rootfs, limit):
+        """Set or remove the qgroup limit of ``rootfs``; quotas are enabled on the store's
+        filesystem the first time a limit is set (a rescan of the whole filesystem)."""
+        self._require_lock()
+        if not self._quotas_on():
+            if limit is None:
+                return  # without quotas nothing is limited
+            self.btrfs.enable_quota(self.root)
+            self._quota_on = True
+        self.btrfs.set_qgroup_limit(rootfs, limit, via=self.root)
+        self._qgroups = None
+
+    def container_disk_usage(self, name):
+        """The bytes only container ``name``'s rootfs holds (what disk_limit counts), or None when
+        quotas are off on the store's filesystem."""
+        rootfs = self.container_paths(name)['rootfs']
+        qgroups = self._qgroup_usage()
+        if qgroups is None or not os.path.isdir(rootfs):
+            return None  # quotas off, or a broken container without its rootfs
+        subvolume_id = self.btrfs.subvolume_id(rootfs)
+        if subvolume_id not in qgroups:
+            qgroups = self._qgroup_usage(refresh=True) or {}
+        return qgroups[subvolume_id]['exclusive'] if subvolume_id in qgroups else None
+
+    def _quotas_on(self):
+        if self._quota_on is None:
+            self._quota_on = self.btrfs.quota_enabled(self.root)
+        return self._quota_on
+
+    def _qgroup_usage(self, refresh=False):
+        """Every qgroup of the store's filesystem (None while quotas are off), after a sync (the kernel
+        updates the numbers when a transaction commits); read once and kept, so listing many
+        containers costs one call. With quotas off there is neither sync nor call."""
+        if self._qgroups is None or refresh:
+            if not self._quotas_on():
+                return None
+            self.btrfs.sync(self.root)
+            self._qgroups = (self.btrfs.qgroups(self.root),)
+        return self._qgroups[0]
 
     # -- read-only views --------------------------------------------------
 
@@ -346,7 +719,7 @@ class Store:
         self._require_lock()
         rootfs = self.container_paths(name)['rootfs']
         container = self.get_container(name)
-        os.makedirs(self.tmp_dir, exist_ok=True)
+        os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         before = self.btrfs.generation(rootfs)
         with self._staging() as staged:
             snapshot = os.path.join(staged, 'rootfs')

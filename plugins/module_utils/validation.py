@@ -176,7 +176,11 @@ def _clean_abs_path(value, what):
 
 
 def normalize_mounts(value):
-    """Return mounts as a list of {source, target, read_only}, in the order given."""
+    """Return mounts as a list of {source, target, read_only}, in the order given.
+
+    ``idmap: true`` adds ``idmap: True``; the key is left out otherwise, so that the
+    mounts of containers made before it existed compare equal.
+    """
     if value is None:
         return None
     if not isinstance(value, list):
@@ -186,7 +190,7 @@ def normalize_mounts(value):
     for item in value:
         if not isinstance(item, dict):
             raise ValidationError('each mount must be a dictionary, got %s' % _show(item))
-        unknown = set(item) - {'source', 'target', 'read_only'}
+        unknown = set(item) - {'source', 'target', 'read_only', 'idmap'}
         if unknown:
             raise ValidationError('mount %s has unknown keys: %s' % (_show(item), ', '.join(sorted(unknown))))
         source = _clean_abs_path(item.get('source'), 'mount source')
@@ -199,7 +203,15 @@ def normalize_mounts(value):
         read_only = item.get('read_only', False)
         if not isinstance(read_only, bool):
             raise ValidationError('mount read_only for %s must be a boolean, got %s' % (target, _show(read_only)))
-        mounts.append({'source': source, 'target': target, 'read_only': read_only})
+        idmap = item.get('idmap', False)
+        if idmap is None:
+            idmap = False
+        if not isinstance(idmap, bool):
+            raise ValidationError('mount idmap for %s must be a boolean, got %s' % (target, _show(idmap)))
+        mount = {'source': source, 'target': target, 'read_only': read_only}
+        if idmap:
+            mount['idmap'] = True
+        mounts.append(mount)
     return mounts
 
 
@@ -230,6 +242,19 @@ def parse_size(value, what):
     if size <= 0:
         raise ValidationError('%s %s must be greater than zero' % (what, _show(value)))
     return size
+
+
+# disk_limit values that remove the limit (left out, the option keeps the container's limit).
+NO_DISK_LIMIT = ('none', '0')
+
+
+def parse_disk_limit(value):
+    """None (keep the limit), 0 (remove it: ``none`` or ``0``) or a byte size parsed like memory."""
+    if value is None:
+        return None
+    if str(value).strip().lower() in NO_DISK_LIMIT:
+        return 0
+    return parse_size(value, 'disk_limit')
 
 
 def parse_cpus(value):

@@ -15,14 +15,17 @@ description:
   - A change of runtime options (O(command), O(env), O(mounts), O(hostname), O(memory), O(cpus), O(pids_limit),
     O(capabilities), O(cap_drop), O(autostart), O(network)) converges by rewriting the container's LXC config and, if
     it is running, restarting it; the root filesystem is not touched. Options left out keep their current value.
+  - A change of O(disk_limit) takes effect at once, without a restart (action V(set_disk_limit)).
   - A change of O(image) would replace the root filesystem and the data in it, so it is refused unless
     O(recreate=true).
   - "Secure by default: the device cgroup denies every device but C(null), C(zero), C(full), C(random),
     C(urandom), C(tty), C(console), C(ptmx) and the C(pts) ptys (so a container cannot open the block device under
-    the store); the capability bounding set lacks C(sys_module), C(sys_rawio), C(sys_time), C(mac_admin) and
-    C(mac_override) unless O(capabilities) adds them; C(/proc) is mounted C(proc:mixed), C(/sys) read-only; LXC's
-    common seccomp profile applies when installed; the network namespace has only loopback unless O(network) attaches
-    it to a bridge."
+    the store); containers run unprivileged, in a user namespace (see O(privileged)); the capability bounding set is
+    Docker's default one (C(lxc.cap.keep) of C(chown), C(dac_override), C(fowner), C(fsetid), C(kill), C(setgid),
+    C(setuid), C(setpcap), C(net_bind_service), C(net_raw), C(sys_chroot), C(mknod), C(audit_write), C(setfcap):
+    C(CapBnd 00000000a80425fb)), privileged or not, so a capability a newer kernel adds is never granted unless
+    O(capabilities) names it; C(/proc) is mounted C(proc:mixed), C(/sys) read-only; LXC's common seccomp profile
+    applies when installed; the network namespace has only loopback unless O(network) attaches it to a bridge."
   - The container's C(/etc/hosts) (C(localhost), and its address, or C(127.0.1.1) without one, with its host name
     and name) and C(/etc/hostname) are generated in the container's directory and bind-mounted, like Docker does,
     so they never become part of the root filesystem or of a commit.
@@ -76,7 +79,28 @@ options:
         type: str
         required: true
       read_only:
-        description: Mount read-only.
+        description:
+          - Mount read-only.
+          - It holds only while the container cannot mount, that is without V(sys_admin) in O(capabilities) (the
+            default). A container given V(sys_admin) can remount the mount read-write, since an unprivileged
+            container's mounts are made inside its own user namespace (not locked), and a privileged one is host
+            root.
+        type: bool
+        default: false
+      idmap:
+        description:
+          - In an unprivileged container, mount the source idmapped (C(idmap=container)), so that the container sees
+            the host's owners through its own id map (host root's files as its root's, host uid 1000's as its uid
+            1000's) and files it creates there get those owners on the host. Container root can then write whatever
+            host root owns below the source, as far as the modes allow; give it only directories meant for the
+            container.
+          - Without it (the default), an unprivileged container sees every file whose host owner is outside its id
+            map as owned by V(nobody)/V(nogroup) (65534), and its processes get only the permission bits for
+            "other" on them (a host file of mode 0640 cannot be read, 0644 can, nothing can be written unless the
+            mode gives others write access).
+          - Every directory above the source must let the container's root traverse it (the C(x) bit for others,
+            or an ACL).
+          - Ignored for privileged containers, whose ids are the host's.
         type: bool
         default: false
   hostname:
@@ -129,6 +153,19 @@ options:
   memory:
     description: Memory limit, in bytes or with a unit (V(512m), V(1g); powers of 1024).
     type: str
+  disk_limit:
+    description:
+      - Most bytes the container may write on top of its image, in bytes or with a unit (V(512m), V(1g); powers of
+        1024), enforced by a btrfs qgroup limit on its root filesystem's exclusive bytes. Past it, writes inside the
+        container fail with C(EDQUOT) ("Disk quota exceeded"); the store and other containers are not affected.
+      - What the image holds does not count, only what the container adds or rewrites; after
+        M(dockerlite.core.dockerlite_commit) the committed data is shared with the new image and no longer counts.
+      - V(none) or V(0) removes the limit; left out, the container keeps its limit.
+      - A change takes effect at once, on a running container too, without a restart.
+      - The first limit turns btrfs quotas on for the whole store filesystem (a rescan of the filesystem, then some
+        cost on every write and subvolume deletion); see the C(dockerlite_volume_quota) variable of the
+        C(btrfs_volume) role to turn them on up front. Quotas stay on when the limits are removed.
+    type: str
   cpus:
     description: CPU limit in CPUs (V(1.5) is one and a half CPUs), enforced as a CFS quota.
     type: float
@@ -137,15 +174,53 @@ options:
     type: int
   capabilities:
     description:
-      - Capabilities to keep in the bounding set that are dropped by default (for example V(sys_time)), with or
-        without the C(CAP_) prefix, any case. V(all) keeps all but those in O(cap_drop).
+      - Capabilities to add to the bounding set (the default set is listed in the description above; for example
+        V(sys_time) or V(net_admin)), with or without the C(CAP_) prefix, any case.
+      - V(all) puts no limit on the bounding set, or with O(cap_drop) keeps every capability but those.
+      - In an unprivileged container, capabilities act only inside its user namespace (on what it owns), which
+        makes adding them far less dangerous than for a privileged one. V(sys_admin) still lets the container
+        mount, and so remount its O(mounts) read-write, whatever their O(mounts[].read_only) says.
     type: list
     elements: str
   cap_drop:
     description:
-      - Further capabilities to drop from the bounding set. V(all) keeps only those in O(capabilities).
+      - Capabilities to take out of the bounding set. V(all) keeps only those in O(capabilities).
     type: list
     elements: str
+  privileged:
+    description:
+      - V(false) runs the container in a user namespace; its ids 0-65535 are mapped (C(lxc.idmap)) onto 65536 host
+        ids from root's range in C(/etc/subuid) and C(/etc/subgid), so container root is an unprivileged host user
+        with no power over host files, devices or kernel settings. The task fails, naming both files, when root has
+        no range of at least 65536 ids there (the P(dockerlite.core.prerequisites#role) role adds
+        C(root:1000000:1000000000)).
+      - The root filesystem is given to the container through an idmapped mount (C(lxc.rootfs.options =
+        idmap=container,noatime)); nothing is ever chowned, the files on disk keep the owners they have inside (so
+        images, commits and C(changes) of M(dockerlite.core.dockerlite_container_info) are the same as for a
+        privileged container), and creating a container stays one snapshot. Switching between V(true) and V(false)
+        rewrites the config and restarts the container; its root filesystem is left as it is.
+      - V(true) runs it privileged, as LXC does without an id map; container root is host root, held back only by
+        the capability bounding set, the device cgroup and the seccomp profile. Without AppArmor on the host, a
+        process that gets out of those (through a kernel bug, a capability added with O(capabilities), or a writable
+        host path) acts as root on the host. Use it only for what needs host root (nested LXC, loop devices) and
+        only with trusted images.
+      - Default V(false) for a new container; left out, an existing container keeps its value. A container made
+        before this option existed runs privileged, and the module warns about it until the task gives
+        O(privileged).
+      - Every directory above the store's root must let the container's root traverse it (the C(x) bit for others,
+        or an ACL); LXC refuses to start the container otherwise.
+    type: bool
+  isolated_idmap:
+    description:
+      - With V(true) an unprivileged container gets 65536 host ids of its own (like LXD's C(security.idmap.isolated)),
+        so two containers' roots are different host users. With V(false) (the default for a new container) every
+        unprivileged container shares the first 65536 ids of root's range.
+      - An isolated block is allocated like an address of O(network.ipv4=auto) is, the lowest free block of root's
+        range after the shared one, read from the store's containers under the store lock, kept in the container's
+        metadata (C(idmap) in C(container.json)) and freed when the container is removed. A container keeps its
+        block across restarts and config changes.
+      - Left out, an existing container keeps its value. Refused together with O(privileged=true).
+    type: bool
   autostart:
     description:
       - Write C(lxc.start.auto) so that C(lxc-autostart -P <root>/containers) starts the container at boot. Needs a
@@ -166,9 +241,10 @@ options:
       - With V(false), run the command once in the (stopped) container to completion and return C(rc), C(stdout)
         and C(stderr); a non-zero C(rc) fails the task, still returning all three. The container is left stopped,
         or removed with O(cleanup=true). Reports changed every time.
-      - The run uses C(lxc-execute), whose helper stays PID 1 in the container with the host's capabilities, so
-        the command runs without C(sys_ptrace) (it could otherwise borrow them through PID 1) unless
-        O(capabilities) keeps it.
+      - The run uses C(lxc-execute), whose helper stays PID 1 in the container with every capability (of the host
+        for a privileged container, of its user namespace otherwise). The command could borrow them by ptracing
+        PID 1, which needs C(sys_ptrace); the default bounding set lacks it, so only a task whose O(capabilities)
+        names it (or V(all)) gives the command that power.
     type: bool
     default: true
   cleanup:
@@ -200,6 +276,7 @@ EXAMPLES = r'''
       GREETING: hello
     memory: 64m
     pids_limit: 100
+    disk_limit: 1g
     mounts:
       - source: /srv/www
         target: /www
@@ -236,6 +313,28 @@ EXAMPLES = r'''
     cleanup: true
   register: client   # client.stdout == "hello\n"
 
+- name: A container with host ids of its own, writing a host directory as its own root
+  dockerlite.core.dockerlite_container:
+    name: worker
+    image: busybox
+    isolated_idmap: true
+    mounts:
+      - source: /srv/worker-data
+        target: /data
+        idmap: true
+
+- name: Switch a container made before unprivileged containers were the default (config rewrite and restart)
+  dockerlite.core.dockerlite_container:
+    name: legacy
+    privileged: false
+
+- name: Nested LXC needs host root (trusted image only)
+  dockerlite.core.dockerlite_container:
+    name: builder
+    image: debian
+    privileged: true
+    capabilities: [sys_admin]
+
 - name: Freeze a container
   dockerlite.core.dockerlite_container:
     name: web
@@ -267,7 +366,11 @@ container:
       description: Id of that image.
       type: str
     state:
-      description: V(running), V(stopped) or V(frozen).
+      description:
+        - V(running), V(stopped), V(frozen), or V(orphaned).
+        - V(orphaned) means that the container's LXC monitor died and left its processes (C(pid) is then its
+          surviving PID 1) or its cgroups behind. Any run of M(dockerlite.core.dockerlite_container) on it kills
+          them first (action V(kill_orphan)), then converges as from V(stopped).
       type: str
     pid:
       description: Host PID of the container's PID 1, or V(null) when stopped.
@@ -295,6 +398,16 @@ container:
     memory:
       description: Memory limit in bytes, or V(null).
       type: int
+    disk_limit:
+      description: Disk limit in bytes (what the container may write on top of its image), or V(null).
+      type: int
+    disk_usage:
+      description:
+        - Bytes only this container's root filesystem holds (btrfs qgroup exclusive bytes), which O(disk_limit)
+          counts; V(null) when btrfs quotas are off on the store's filesystem.
+        - In check mode, the current usage of an existing container; V(null) for one that would be created.
+      type: int
+      sample: 1052672
     cpus:
       description: CPU limit, or V(null).
       type: float
@@ -302,16 +415,27 @@ container:
       description: Process limit, or V(null).
       type: int
     capabilities:
-      description: Capabilities kept beyond the defaults.
+      description: Capabilities added to the default bounding set.
       type: list
       elements: str
     cap_drop:
-      description: Capabilities dropped beyond the defaults.
+      description: Capabilities taken out of the default bounding set.
       type: list
       elements: str
     autostart:
       description: Whether C(lxc.start.auto) is set.
       type: bool
+    privileged:
+      description: Whether the container runs privileged (without a user namespace).
+      type: bool
+    isolated_idmap:
+      description: Whether an unprivileged container has host ids of its own.
+      type: bool
+    idmap:
+      description: The host uid and gid that the container's uid and gid 0 map to, and how many ids are mapped;
+        V(null) for a privileged container.
+      type: dict
+      sample: {uid: 1000000, gid: 1000000, size: 65536}
     stop_signal:
       description: The signal sent to PID 1 for a graceful stop.
       type: str
@@ -325,8 +449,9 @@ container:
       type: str
       sample: 10.213.0.2
 actions:
-  description: What the task did (or would do in check mode), in order, such as V(create), V(update_config),
-    V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove).
+  description: What the task did (or would do in check mode), in order, such as V(create), V(set_disk_limit),
+    V(update_config), V(start), V(stop), V(freeze), V(unfreeze), V(run), V(remove), and V(kill_orphan)
+    (see RV(container.state)).
   returned: always
   type: list
   elements: str

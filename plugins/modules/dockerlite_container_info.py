@@ -95,8 +95,10 @@ containers:
   description:
     - The containers, sorted by name; one or none when O(name) is given.
     - Each also holds the runtime settings that M(dockerlite.core.dockerlite_container) returns (C(command), C(env),
-      C(mounts), C(hostname), C(memory), C(cpus), C(pids_limit), C(capabilities), C(cap_drop), C(autostart),
-      C(stop_signal), and C(network) where the container has one).
+      C(mounts), C(hostname), C(memory), C(disk_limit), C(cpus), C(pids_limit), C(capabilities), C(cap_drop),
+      C(autostart), C(privileged), C(isolated_idmap), C(idmap), C(stop_signal), and C(network) where the container
+      has one). A container made before containers ran unprivileged by default shows C(privileged=true) and
+      C(idmap=null).
   returned: always
   type: list
   elements: dict
@@ -114,7 +116,11 @@ containers:
       description: Id of that image.
       type: str
     state:
-      description: V(running), V(stopped) or V(frozen).
+      description:
+        - V(running), V(stopped), V(frozen), or V(orphaned).
+        - V(orphaned) means that the container's LXC monitor died and left its processes (C(pid) is then its
+          surviving PID 1) or its cgroups behind. Any run of M(dockerlite.core.dockerlite_container) on it kills
+          them first (action V(kill_orphan)), then converges as from V(stopped).
       type: str
     pid:
       description: Host PID of the container's PID 1, or V(null) when stopped.
@@ -128,6 +134,11 @@ containers:
     rootfs:
       description: Path of the container's writable subvolume.
       type: str
+    disk_usage:
+      description: Bytes only this container's root filesystem holds (btrfs qgroup exclusive bytes, read after a
+        sync), which C(disk_limit) counts; V(null) when btrfs quotas are off on the store's filesystem.
+      type: int
+      sample: 1052672
     changes:
       description:
         - What changed relative to the image, see the notes; V(null) when the image no longer exists.

@@ -25,6 +25,9 @@ options:
     description:
       - Image name with an optional tag, V(name) or V(name:tag); the tag defaults to V(latest).
       - Names are lower-case letters, digits, V(_), V(.) and V(-), starting with a letter or digit.
+      - With O(state=absent), an image whose C(image.json) is damaged is removed too when O(name) is its name (if
+        that can still be read) or its 64-hex-digit id (the directory name under C(<root>/images), which the warning
+        about it shows).
     type: str
     required: true
   state:

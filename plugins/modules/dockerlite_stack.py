@@ -18,8 +18,9 @@ description:
     option, a missing image, a duplicate name, a container of another stack, ...) fails the task with a message naming
     it, and nothing is touched.
   - The plans are then carried out in three waves, each member's actions in its own order; the stops that must come
-    before a store change, the store changes (create, update config, remove, and one-off runs) one container at a
-    time, and the starts (and freezes). The stop and start waves run in up to O(parallel) processes at once.
+    before a store change, the store changes (create, set disk limit, update config, remove, and one-off runs) one
+    container at a time, and the starts (and freezes). The stop and start waves run in up to O(parallel) processes
+    at once.
   - A failure ends the run; the store wave stops at the failed member, a stop or start wave finishes what it has
     begun, and no later wave runs. C(containers) then tells what was done to each member, the stack's record holds
     every member that exists, and the task fails naming the member. A one-off run (O(containers[].detach=false))
@@ -105,6 +106,14 @@ options:
             description: Mount read-only.
             type: bool
             default: false
+          idmap:
+            description:
+              - In an unprivileged container, mount idmapped, so that the container sees the host's owners through
+                its id map (its root can write what host root owns there); without it, host files show as
+                V(nobody)/V(nogroup) and only their "other" permission bits apply. See
+                M(dockerlite.core.dockerlite_container).
+            type: bool
+            default: false
       hostname:
         description: Host name inside the container.
         type: str
@@ -131,6 +140,10 @@ options:
       memory:
         description: Memory limit, in bytes or with a unit.
         type: str
+      disk_limit:
+        description: Most bytes the container may write on top of its image, in bytes or with a unit; V(none) or
+          V(0) removes the limit. Changed without a restart. See M(dockerlite.core.dockerlite_container).
+        type: str
       cpus:
         description: CPU limit in CPUs.
         type: float
@@ -138,13 +151,26 @@ options:
         description: Most processes the container may have.
         type: int
       capabilities:
-        description: Capabilities to keep that are dropped by default.
+        description: Capabilities to add to Docker's default bounding set; V(all) for no limit.
         type: list
         elements: str
       cap_drop:
-        description: Further capabilities to drop.
+        description: Capabilities to take out of the bounding set; V(all) keeps only O(containers[].capabilities).
         type: list
         elements: str
+      privileged:
+        description:
+          - V(false) (the default for a new container) runs the container in a user namespace, with ids from root's
+            range in C(/etc/subuid) and C(/etc/subgid) and its rootfs through an idmapped mount; left out, an
+            existing container keeps its value.
+          - V(true) makes container root host root, held back only by the bounding set, the device cgroup and
+            seccomp (no AppArmor here), so an escape is host root. Only for trusted images that need it (nested LXC,
+            loop devices). See M(dockerlite.core.dockerlite_container).
+        type: bool
+      isolated_idmap:
+        description: Give an unprivileged container 65536 host ids of its own, allocated like addresses (members
+          planned in the same task never get the same block).
+        type: bool
       autostart:
         description: Write C(lxc.start.auto).
         type: bool

@@ -104,6 +104,9 @@ release_under() {
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dlt-integration.XXXXXX")
+# Unprivileged containers' root (a subordinate uid) must be able to pass through every
+# directory above a store to reach a rootfs: traverse, but not list.
+chmod 0711 "$work"
 on_exit() {
     local rc=$? released=0
     release_under "$work" || released=$?
@@ -146,6 +149,7 @@ summary=()
 for target in "${targets[@]}"; do
     tdir=$work/$target
     mkdir -p "$tdir/tmp"
+    chmod 0711 "$tdir" "$tdir/tmp"
     printf -- '- name: Integration target %s\n  hosts: localhost\n  gather_facts: false\n  roles:\n    - %s\n' \
         "$target" "$target" >"$tdir/playbook.yml"
 

@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The dockerlite connection plugin: command building, streaming, and the Connection class.
 
-The Connection tests put stand-ins for lxc-attach and lxc-info first on PATH: the
-lxc-attach one checks its options and runs the command after ``--`` on this machine,
-so exec_command, put_file and fetch_file move real bytes through real pipes. The
+The Connection tests use stand-ins for the attach helper's Python (option dockerlite_python)
+and for lxc-info (first on PATH): the helper one logs its arguments, environment and spec
+and runs the spec's command on this machine, so exec_command, put_file and fetch_file move
+real bytes through real pipes. The
 integration target connection_dockerlite runs the same against real containers.
 """
 
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import stat
+import sys
 
 import pytest
 
@@ -23,27 +25,33 @@ from ansible.playbook.play_context import PlayContext
 
 from ansible_collections.dockerlite.core.plugins.connection import dockerlite as plugin
 
-DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 
 # -- pure helpers -----------------------------------------------------------------
 
 def test_attach_env_defaults():
-    assert plugin.attach_env({}) == [DEFAULT_PATH, 'HOME=/root']
-    assert plugin.attach_env(None) == [DEFAULT_PATH, 'HOME=/root']
+    assert plugin.attach_env({}) == {'PATH': DEFAULT_PATH, 'HOME': '/root', 'container': 'lxc'}
+    assert plugin.attach_env(None) == {'PATH': DEFAULT_PATH, 'HOME': '/root', 'container': 'lxc'}
 
 
 def test_attach_env_keeps_what_the_container_sets():
-    assert plugin.attach_env({'PATH': '/opt/bin', 'LANG': 'C'}) == ['HOME=/root']
-    assert plugin.attach_env({'HOME': '/srv', 'PATH': '/bin'}) == []
+    assert plugin.attach_env({'PATH': '/opt/bin', 'LANG': 'C'}) == {'PATH': '/opt/bin', 'LANG': 'C', 'HOME': '/root',
+                                                                    'container': 'lxc'}
+    assert plugin.attach_env({'HOME': '/srv', 'PATH': '/bin', 'container': 'x'}) == {
+        'HOME': '/srv', 'PATH': '/bin', 'container': 'x'}
 
 
-def test_attach_argv():
-    assert plugin.attach_argv('/s/containers', 'web', ['/bin/sh', '-c', 'echo "a b"'], ['HOME=/root']) == [
-        'lxc-attach', '--lxcpath', '/s/containers', '--name', 'web', '--clear-env',
-        '--set-var', 'HOME=/root', '--', '/bin/sh', '-c', 'echo "a b"']
-    assert plugin.attach_argv('/p', 'n', ['true']) == [
-        'lxc-attach', '--lxcpath', '/p', '--name', 'n', '--clear-env', '--', 'true']
+def test_helper_command_keeps_the_spec_out_of_argv():
+    spec = plugin.attach_spec(['/bin/sh', '-c', 'echo "a b"'], {'SECRET': 's3cret'})
+    assert spec == {'mode': 'run', 'argv': ['/bin/sh', '-c', 'echo "a b"'], 'env': {'SECRET': 's3cret'}, 'cwd': '/',
+                    'user': None, 'group': None}
+    argv, env = plugin.helper_command('/usr/bin/python3', '/s/containers', 'web', spec)
+    assert argv == ['/usr/bin/python3', '-m', 'ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach',
+                    '/s/containers', 'web']
+    assert json.loads(env.pop('DOCKERLITE_ATTACH_SPEC')) == spec
+    assert env == {'PYTHONPATH': plugin.COLLECTIONS_DIR, 'LC_ALL': 'C'}
+    assert os.path.isfile(os.path.join(plugin.COLLECTIONS_DIR, *plugin.HELPER_MODULE.split('.')) + '.py')
 
 
 def test_shell_argv_passes_arguments_whole():
@@ -124,12 +132,13 @@ def test_put_and_fetch_scripts_take_any_path(tmp_path, name):
 
 # -- the Connection class, with stand-in LXC tools ---------------------------------
 
-FAKE_ATTACH = r'''#!/bin/sh
-# Stand-in for lxc-attach: log the options, check the environment is clean, run the command here.
-printf '%s\n' "$@" > "$FAKE_LOG"
-while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done
-shift
-exec env -i PATH=/usr/bin:/bin "$@"
+FAKE_HELPER = r'''#!%s
+# Stand-in for the attach helper's Python: log what it got, run the spec's command here.
+import json, os, sys
+spec = json.loads(os.environ['DOCKERLITE_ATTACH_SPEC'])
+with open(os.path.join(os.path.dirname(sys.argv[0]), '..', 'attach.log'), 'w') as log:
+    json.dump({'argv': sys.argv[1:], 'env': sorted(os.environ), 'cwd': os.getcwd(), 'spec': spec}, log)
+os.execvpe(spec['argv'][0], spec['argv'], dict(spec['env'], PATH='/usr/bin:/bin'))
 '''
 FAKE_INFO = '''#!/bin/sh
 [ -n "$FAKE_INFO_FAIL" ] && { echo "$FAKE_INFO_FAIL" >&2; exit 1; }
@@ -139,16 +148,16 @@ cat "$FAKE_STATE_FILE"
 
 @pytest.fixture
 def lxc_tools(tmp_path, monkeypatch):
-    """Stand-ins for lxc-attach and lxc-info; returns a function that sets the state lxc-info reports."""
+    """Stand-ins for the helper's Python and lxc-info; returns a function that sets the state lxc-info reports."""
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
-    for name, text in (('lxc-attach', FAKE_ATTACH), ('lxc-info', FAKE_INFO)):
+    for name, text in (('fake-python', FAKE_HELPER % sys.executable), ('lxc-info', FAKE_INFO)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(stat.S_IRWXU)
     state_file = tmp_path / 'state'
     monkeypatch.setenv('PATH', '%s:%s' % (bin_dir, os.environ['PATH']))
     monkeypatch.setenv('FAKE_STATE_FILE', str(state_file))
-    monkeypatch.setenv('FAKE_LOG', str(tmp_path / 'attach.log'))
+    monkeypatch.setenv('FAKE_PYTHON', str(bin_dir / 'fake-python'))
     monkeypatch.delenv('FAKE_INFO_FAIL', raising=False)
 
     def set_state(state):
@@ -163,19 +172,25 @@ def make_store(tmp_path, name='web', env=None, metadata=True):
     container.mkdir(parents=True)
     (container / 'config').write_text('lxc.uts.name = %s\n' % name)
     if metadata:
-        (container / 'container.json').write_text(json.dumps({'name': name, 'spec': {'env': env or {}}}))
+        (container / 'rootfs').mkdir()
+        command = ['/sbin/init']
+        (container / 'container.json').write_text(json.dumps({
+            'id': 'a' * 64, 'name': name, 'image': 'base:latest', 'image_id': 'b' * 64, 'created': 'now',
+            'image_defaults': {'command': command, 'env': {}, 'stop_signal': 'SIGPWR'},
+            'spec': {'command': command, 'env': env or {}, 'stop_signal': 'SIGPWR'}}))
     return str(root)
 
 
 def connection(root, name='web'):
     conn = plugin.Connection(PlayContext())
     # What the plugin loader and the task executor would set from the host's variables.
-    conn._options.update({'remote_addr': name, 'dockerlite_root': root})
+    conn._options.update({'remote_addr': name, 'dockerlite_root': root,
+                          'dockerlite_python': os.environ.get('FAKE_PYTHON', '/usr/bin/python3')})
     return conn
 
 
 def attach_log(tmp_path):
-    return (tmp_path / 'attach.log').read_text().split('\n')[:-1]
+    return json.loads((tmp_path / 'attach.log').read_text())
 
 
 def test_exec_command_runs_through_lxc_attach(tmp_path, lxc_tools):
@@ -183,9 +198,11 @@ def test_exec_command_runs_through_lxc_attach(tmp_path, lxc_tools):
     conn = connection(root)
     rc, out, err = conn.exec_command('echo out; echo err >&2; exit 5')
     assert (rc, out, err) == (5, b'out\n', b'err\n')
-    assert attach_log(tmp_path) == [
-        '--lxcpath', os.path.join(root, 'containers'), '--name', 'web', '--clear-env', '--set-var', 'HOME=/root',
-        '--', '/bin/sh', '-c', 'echo out; echo err >&2; exit 5']
+    assert attach_log(tmp_path) == {
+        'argv': ['-m', plugin.HELPER_MODULE, os.path.join(root, 'containers'), 'web'],
+        'env': ['DOCKERLITE_ATTACH_SPEC', 'LC_ALL', 'PYTHONPATH'], 'cwd': '/',
+        'spec': {'mode': 'run', 'argv': ['/bin/sh', '-c', 'echo out; echo err >&2; exit 5'], 'cwd': '/',
+                 'env': {'PATH': '/usr/bin:/bin', 'HOME': '/root', 'container': 'lxc'}, 'user': None, 'group': None}}
 
 
 def test_exec_command_feeds_in_data(tmp_path, lxc_tools):
@@ -199,7 +216,7 @@ def test_store_path_is_made_absolute_like_the_modules_do(tmp_path, lxc_tools, mo
     monkeypatch.chdir(tmp_path)
     conn = connection('store/')
     conn.exec_command('true')
-    assert attach_log(tmp_path)[:2] == ['--lxcpath', os.path.join(root, 'containers')]
+    assert attach_log(tmp_path)['argv'][2] == os.path.join(root, 'containers')
 
 
 def test_put_and_fetch_file(tmp_path, lxc_tools):
@@ -208,10 +225,10 @@ def test_put_and_fetch_file(tmp_path, lxc_tools):
     (tmp_path / 'local').write_bytes(data)
     remote = str(tmp_path / 'remote file')
     conn.put_file(str(tmp_path / 'local'), remote)
-    assert attach_log(tmp_path)[-5:] == ['/bin/sh', '-c', 'cat > "$1"', 'sh', remote]
+    assert attach_log(tmp_path)['spec']['argv'] == ['/bin/sh', '-c', 'cat > "$1"', 'sh', remote]
     assert (tmp_path / 'remote file').read_bytes() == data
     conn.fetch_file(remote, str(tmp_path / 'back'))
-    assert attach_log(tmp_path)[-5:] == ['/bin/sh', '-c', 'cat < "$1"', 'sh', remote]
+    assert attach_log(tmp_path)['spec']['argv'] == ['/bin/sh', '-c', 'cat < "$1"', 'sh', remote]
     assert (tmp_path / 'back').read_bytes() == data
 
 
@@ -278,7 +295,7 @@ def test_container_that_stops_meanwhile_is_unreachable(tmp_path, lxc_tools):
 def test_plain_lxc_container_without_metadata_gets_the_defaults(tmp_path, lxc_tools):
     conn = connection(make_store(tmp_path, metadata=False))
     conn.exec_command('true')
-    assert attach_log(tmp_path)[4:9] == ['--clear-env', '--set-var', DEFAULT_PATH, '--set-var', 'HOME=/root']
+    assert attach_log(tmp_path)['spec']['env'] == {'PATH': DEFAULT_PATH, 'HOME': '/root', 'container': 'lxc'}
 
 
 def test_become_with_a_password_is_refused(tmp_path, lxc_tools):

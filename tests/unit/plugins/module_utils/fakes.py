@@ -21,6 +21,7 @@ import struct
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.dockerlite.core.plugins.module_utils.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
 
@@ -51,7 +52,8 @@ def tree_signature(path):
 class FakeBtrfs:
     """The BtrfsClient interface the store uses, over plain directories."""
 
-    MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree')
+    MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree', 'enable_quota',
+                'set_qgroup_limit')
 
     def __init__(self, fstype='btrfs', calls=None):
         self.fstype = fstype
@@ -60,6 +62,9 @@ class FakeBtrfs:
         self._read_only = {}
         self._created = {}
         self._generation = {}
+        self.quota = False
+        self.limits = {}  # subvolume id: exclusive limit, as qgroups keep them (gone with the subvolume)
+        self.usage = {}  # subvolume id: exclusive bytes that a test wants qgroups to show
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
@@ -117,6 +122,42 @@ class FakeBtrfs:
     def created_transaction(self, path):
         return self._created[_inode(path)]
 
+    def subvolume_id(self, path):
+        if not self.is_subvolume(path):
+            raise AssertionError('subvolume id of %s, which is not a subvolume' % path)
+        return _inode(path)[1]
+
+    def sync(self, path):
+        self.calls.append(('sync', path))
+
+    def qgroups(self, path):
+        """Quotas on: every subvolume's qgroup, its exclusive bytes being the size of its files."""
+        self.calls.append(('qgroups', path))
+        if not self.quota:
+            return None
+        qgroups = {}
+        for (_dev, ino), _transaction in self._created.items():
+            qgroups[ino] = {'exclusive': self.usage.get(ino, 0), 'referenced': self.usage.get(ino, 0),
+                            'max_exclusive': self.limits.get(ino), 'max_referenced': None}
+        return qgroups
+
+    def quota_enabled(self, path):
+        self.calls.append(('quota_enabled', path))
+        return self.quota
+
+    def enable_quota(self, path):
+        self.calls.append(('enable_quota', path))
+        self.quota = True
+
+    def set_qgroup_limit(self, path, limit, via):
+        self.calls.append(('set_qgroup_limit', path, limit, via))
+        if not self.quota:
+            raise AssertionError('qgroup limit on %s with quotas off' % path)
+        self.limits[self.subvolume_id(path)] = limit
+
+    def limit_of(self, path):
+        return self.limits.get(self.subvolume_id(path))
+
     def send(self, subvolume, parent=None, no_data=True):
         """A send stream from ``parent`` to ``subvolume``, built by comparing the two trees.
 
@@ -139,6 +180,7 @@ class FakeBtrfs:
                 key = _inode(dirpath)
                 for table in (self._read_only, self._created, self._generation):
                     table.pop(key, None)
+                self.limits.pop(key[1], None)
             shutil.rmtree(path)
         else:
             os.unlink(path)
@@ -147,7 +189,7 @@ class FakeBtrfs:
 class FakeLxc:
     """The LxcClient interface the managers use; states live in a dict."""
 
-    MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'execute')
+    MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'kill_orphan', 'execute')
     PID = 4242
     ADDRESS_LINE = 'lxc.net.0.ipv4.address = '
 
@@ -157,7 +199,6 @@ class FakeLxc:
         self.argv = {}
         self.calls = [] if calls is None else calls
         self.execute_result = (0, 'hello\n', '', 0.01)
-        self.execute_overrides = []
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
@@ -229,11 +270,16 @@ class FakeLxc:
         self.calls.append(('kill', name))
         self.states[name] = 'stopped'
 
-    def execute(self, name, argv, timeout=None, config_overrides=()):
+    def kill_orphan(self, name):
+        """An orphan (state 'orphaned': its LXC monitor died) is killed; start refuses it before."""
+        self._expect(name, 'kill_orphan', ('orphaned',))
+        self.calls.append(('kill_orphan', name))
+        self.states[name] = 'stopped'
+
+    def execute(self, name, argv, timeout=None):
         self._config(name)
         self._expect(name, 'execute', ('stopped',))
         self.calls.append(('execute', name, tuple(argv), timeout))
-        self.execute_overrides.append(tuple(config_overrides))
         return self.execute_result
 
 
@@ -252,6 +298,17 @@ class FakeHostNetwork:
         return self.bridges.get(name)
 
 
+class FakeHostIds:
+    """The HostIds interface: root's subordinate ids as /etc/subuid and /etc/subgid would give them."""
+
+    def __init__(self, subuid='root:1000000:1000000000\n', subgid='root:1000000:1000000000\n'):
+        self.subuid = subuid
+        self.subgid = subgid
+
+    def range(self):
+        return host_range(self.subuid, self.subgid)
+
+
 class FakeHost:
     """One host: a store root with its btrfs and LXC stand-ins, shared by successive module runs.
 
@@ -264,6 +321,7 @@ class FakeHost:
         self.btrfs = FakeBtrfs(fstype, self.calls)
         self.lxc = FakeLxc(os.path.join(os.path.abspath(self.root), 'containers'), self.calls)
         self.network = FakeHostNetwork(self.calls)
+        self.ids = FakeHostIds()
 
     def _lxc_factory(self, lxcpath):
         assert lxcpath == self.lxc.lxcpath
@@ -313,6 +371,8 @@ def run_manager(host, manager_class, module, check_mode=False, **given):
     manager = manager_class(params, host.store(), check_mode=check_mode)
     if hasattr(manager, 'host_network'):
         manager.host_network = host.network
+    if hasattr(manager, 'host_ids'):
+        manager.host_ids = host.ids
     return manager.run()
 
 

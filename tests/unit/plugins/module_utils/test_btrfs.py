@@ -1,7 +1,7 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""btrfs.py pure helpers: mountinfo parsing and the mount a path lives on."""
+"""btrfs.py pure helpers: mountinfo parsing, the mount a path lives on, qgroup listings."""
 
 from __future__ import annotations
 
@@ -117,3 +117,52 @@ def test_client_needs_the_library(monkeypatch):
     with pytest.raises(MissingLibraryError) as info:
         btrfs.BtrfsClient()
     assert info.value.library == 'python3-btrfsutil'
+
+
+# What btrfs-progs 6.2 prints for ``btrfs qgroup show --raw -re``: a level-1 qgroup is left
+# out, the top level (0/5) is kept, "none" is no limit, a path may hold spaces.
+QGROUP_SHOW = """\
+Qgroupid    Referenced    Exclusive  Max referenced  Max exclusive   Path
+--------    ----------    ---------  --------------  -------------   ----
+0/5              16384        16384            none           none   <toplevel>
+0/257         31440896     10469376            none       10485760   containers/web app/rootfs
+0/258         20987904        16384            none           none   <stale>
+1/100                0            0            none           none   <under parent>
+"""
+
+
+def test_parse_qgroup_show():
+    assert btrfs.parse_qgroup_show(QGROUP_SHOW) == {
+        5: {'exclusive': 16384, 'referenced': 16384, 'max_exclusive': None, 'max_referenced': None},
+        257: {'exclusive': 10469376, 'referenced': 31440896, 'max_exclusive': 10485760, 'max_referenced': None},
+        258: {'exclusive': 16384, 'referenced': 20987904, 'max_exclusive': None, 'max_referenced': None},
+    }
+
+
+def test_parse_qgroup_show_of_nothing():
+    assert btrfs.parse_qgroup_show('') == {}
+
+
+@pytest.mark.parametrize('line', ['0/257 31440896 lots none none x', '0/257 31440896', '0/257'])
+def test_parse_qgroup_show_refuses_what_it_cannot_read(line):
+    with pytest.raises(btrfs.DockerliteError) as info:
+        btrfs.parse_qgroup_show(QGROUP_SHOW + line + '\n')
+    assert 'btrfs qgroup show' in info.value.msg and repr(line) in info.value.msg
+
+
+@pytest.mark.parametrize('dirs, expected', [(['fs-1/qgroups'], True), (['fs-1'], False)])
+def test_quota_enabled_reads_sysfs(tmp_path, monkeypatch, dirs, expected):
+    for path in dirs:
+        os.makedirs(str(tmp_path / path))
+    monkeypatch.setattr(btrfs, 'SYSFS_BTRFS', str(tmp_path))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'fsid', staticmethod(lambda path: 'fs-1'))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'qgroups', lambda self, path: pytest.fail('ran btrfs qgroup show'))
+    client = object.__new__(btrfs.BtrfsClient)  # the library is not needed for this
+    assert client.quota_enabled('/store') is expected
+
+
+def test_quota_enabled_without_sysfs_asks_the_cli(tmp_path, monkeypatch):
+    monkeypatch.setattr(btrfs, 'SYSFS_BTRFS', str(tmp_path / 'absent'))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'fsid', staticmethod(lambda path: 'fs-1'))
+    monkeypatch.setattr(btrfs.BtrfsClient, 'qgroups', lambda self, path: {})
+    assert object.__new__(btrfs.BtrfsClient).quota_enabled('/store') is True

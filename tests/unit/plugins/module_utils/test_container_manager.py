@@ -16,8 +16,9 @@ import copy
 
 import pytest
 
+from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import effective_capabilities
 from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
-    DEFAULT_COMMAND, SPEC_DEFAULTS, desired_spec, execute_overrides, final_state, image_defaults, plan_state)
+    DEFAULT_COMMAND, SPEC_DEFAULTS, desired_spec, final_state, image_defaults, plan_state)
 
 RESTART = ['stop', 'start']
 
@@ -96,7 +97,7 @@ BUSYBOX_IMAGE = {'command': None, 'env': {'PATH': '/bin:/sbin', 'LANG': 'C'}, 'l
 
 def given(**options):
     base = {key: None for key in ('command', 'env', 'mounts', 'hostname', 'memory', 'cpus', 'pids_limit',
-                                  'capabilities', 'cap_drop', 'autostart')}
+                                  'capabilities', 'cap_drop', 'autostart', 'privileged', 'isolated_idmap')}
     base.update(options)
     return base
 
@@ -147,7 +148,8 @@ def test_env_is_the_images_updated_with_the_tasks():
 def test_given_options_replace_the_defaults():
     options = {'command': ['sleep', '1'], 'mounts': [{'source': '/a', 'target': '/b', 'read_only': True}],
                'hostname': 'h', 'memory': 1 << 20, 'cpus': 0.5, 'pids_limit': 10, 'capabilities': ['sys_time'],
-               'cap_drop': ['mknod'], 'autostart': True}
+               'cap_drop': ['mknod'], 'autostart': True, 'privileged': True, 'isolated_idmap': False,
+               'disk_limit': 1 << 30}
     spec = desired_spec(given(**options), image_defaults(BUSYBOX_IMAGE))
     assert spec == dict(options, env={'PATH': '/bin:/sbin', 'LANG': 'C'}, stop_signal='SIGTERM')
 
@@ -156,7 +158,7 @@ def current_spec():
     return dict(SPEC_DEFAULTS, command=['sleep', '3600'], env={'PATH': '/bin:/sbin', 'LANG': 'C', 'OLD': '1'},
                 mounts=[{'source': '/a', 'target': '/b', 'read_only': False}], hostname='old', memory=1 << 30,
                 cpus=1.0, pids_limit=50, capabilities=['sys_time'], cap_drop=['mknod'], autostart=True,
-                stop_signal='SIGTERM')
+                disk_limit=1 << 30, stop_signal='SIGTERM')
 
 
 def test_unspecified_options_keep_current_values():
@@ -169,7 +171,7 @@ def test_unspecified_options_keep_current_values():
 
 @pytest.mark.parametrize('option, value', [
     ('command', ['/bin/true']), ('mounts', []), ('hostname', 'new'), ('memory', 1 << 20), ('cpus', 2.0),
-    ('pids_limit', 5), ('capabilities', []), ('cap_drop', ['all']), ('autostart', False),
+    ('pids_limit', 5), ('capabilities', []), ('cap_drop', ['all']), ('autostart', False), ('disk_limit', 1 << 20),
 ])
 def test_one_given_option_changes_only_itself(option, value):
     current = current_spec()
@@ -202,14 +204,17 @@ def test_inputs_are_not_mutated():
     assert options == saved_options
 
 
-@pytest.mark.parametrize('capabilities, cap_drop, expected', [
-    ([], [], ['lxc.cap.drop=sys_ptrace']),
-    (['sys_time'], ['net_raw'], ['lxc.cap.drop=sys_ptrace']),
-    (['sys_ptrace'], [], []),
-    (['all'], [], []),
-    ([], ['all'], []),
-    (['sys_ptrace'], ['all'], []),
+@pytest.mark.parametrize('capabilities, cap_drop, kept', [
+    ([], [], False),
+    (['sys_time'], ['net_raw'], False),
+    (['sys_admin'], [], False),
+    (['sys_ptrace'], [], True),
+    (['all'], [], True),
+    (['all'], ['sys_ptrace'], False),
+    ([], ['all'], False),
+    (['sys_ptrace'], ['all'], True),
 ])
-def test_execute_overrides_drop_sys_ptrace_unless_kept(capabilities, cap_drop, expected):
-    """A one-off run must not be able to ptrace lxc-execute's fully capable PID 1."""
-    assert execute_overrides({'capabilities': capabilities, 'cap_drop': cap_drop}) == expected
+def test_sys_ptrace_only_when_asked(capabilities, cap_drop, kept):
+    """A one-off run must not be able to ptrace lxc-execute's fully capable PID 1 unless the task says so."""
+    caps = effective_capabilities(capabilities, cap_drop)
+    assert (caps is None or 'sys_ptrace' in caps) == kept

@@ -14,7 +14,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.container_manager 
 from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.plugins.module_utils.info_manager import (
-    ContainerInfoManager, ImageInfoManager)
+    ContainerInfoManager, ImageInfoManager, container_view)
 from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, listing, run_manager, store_state)
@@ -176,3 +176,24 @@ def test_discard_snapshot_deletes_only_staged_snapshots(host):
         with pytest.raises(DockerliteError, match='not a staged snapshot'):
             store.discard_snapshot(os.path.join(host.root, 'containers', 'web', 'rootfs'))
     assert os.path.isdir(os.path.join(host.root, 'containers', 'web', 'rootfs'))
+
+
+@pytest.mark.parametrize('meta, expected', [
+    # Made before containers ran unprivileged by default: privileged, no id map.
+    ({'spec': {'command': ['/sbin/init']}}, (True, False, None)),
+    ({'spec': {'privileged': False, 'isolated_idmap': True}, 'idmap': {'uid': 1065536, 'gid': 1065536, 'size': 65536}},
+     (False, True, {'uid': 1065536, 'gid': 1065536, 'size': 65536})),
+])
+def test_container_view_user_namespace_keys(meta, expected):
+    view = container_view(dict(meta, name='web', id='1' * 64, rootfs='/r'), 'stopped', None)
+    assert (view['privileged'], view['isolated_idmap'], view['idmap']) == expected
+
+
+def test_container_info_reports_disk_usage_when_quotas_are_on(host):
+    rootfs = container(host, 'web')
+    assert container_info(host, name='web')['containers'][0]['disk_usage'] is None
+    run_manager(host, ContainerManager, 'dockerlite_container', name='web', disk_limit='10m')
+    host.btrfs.usage[host.btrfs.subvolume_id(rootfs)] = 4096
+    found = container_info(host, name='web')['containers'][0]
+    assert (found['disk_usage'], found['disk_limit']) == (4096, 10 << 20)
+    assert ('sync', host.root) in host.calls  # qgroup numbers are current only after a commit

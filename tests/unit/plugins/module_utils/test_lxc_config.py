@@ -21,8 +21,14 @@ V1 = {'devices': 'v1', 'memory': 'v1', 'cpu': 'v1', 'pids': 'v1'}
 V2 = {'devices': 'v2', 'memory': 'v2', 'cpu': 'v2', 'pids': 'v2'}
 ROOTFS = '/var/lib/dockerlite/containers/web/rootfs'
 LOG = '/var/lib/dockerlite/containers/web/lxc.log'
-# Written out here rather than taken from lxc_config, so that a change there shows.
-DEFAULT_DROP = ['mac_admin', 'mac_override', 'sys_module', 'sys_rawio', 'sys_time']
+# Written out here rather than taken from lxc_config, so that a change there shows: Docker's
+# default bounding set, sorted (CapBnd 00000000a80425fb).
+DEFAULT_KEEP = ['audit_write', 'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'mknod', 'net_bind_service',
+                'net_raw', 'setfcap', 'setgid', 'setpcap', 'setuid', 'sys_chroot']
+CAPBND_BITS = {'chown': 0, 'dac_override': 1, 'fowner': 3, 'fsetid': 4, 'kill': 5, 'setgid': 6, 'setuid': 7,
+               'setpcap': 8, 'net_bind_service': 10, 'net_raw': 13, 'sys_chroot': 18, 'mknod': 27,
+               'audit_write': 29, 'setfcap': 31}
+IDMAP = {'uid': 1000000, 'gid': 1065536, 'size': 65536}
 ALLOWED_DEVICES = {'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm',
                    'c 5:2 rwm', 'c 136:* rwm'}
 
@@ -34,9 +40,9 @@ def make_spec(**changes):
     return spec
 
 
-def render(layout=None, name='web', seccomp=None, mount_kinds=None, **changes):
+def render(layout=None, name='web', seccomp=None, mount_kinds=None, idmap=None, **changes):
     return render_config(name, make_spec(**changes), ROOTFS, LOG, V1 if layout is None else layout, seccomp,
-                         mount_kinds)
+                         mount_kinds, idmap=idmap)
 
 
 def lines_of(text):
@@ -119,40 +125,66 @@ def test_devices_deny_all_then_allowlist(layout, prefix, other):
 
 # -- capabilities -------------------------------------------------------------------
 
+ALL_BUT = sorted(set(v.KNOWN_CAPABILITIES) - {'mknod', 'net_raw'})
+
+
 @pytest.mark.parametrize('capabilities, cap_drop, expected', [
-    ([], [], ('drop', DEFAULT_DROP)),
-    (None, None, ('drop', DEFAULT_DROP)),
-    (['sys_time'], [], ('drop', ['mac_admin', 'mac_override', 'sys_module', 'sys_rawio'])),
-    ([], ['net_raw'], ('drop', DEFAULT_DROP[:2] + ['net_raw'] + DEFAULT_DROP[2:])),
-    (['chown'], ['chown'], ('drop', DEFAULT_DROP)),
-    (['sys_module'], ['sys_module'], ('drop', ['mac_admin', 'mac_override', 'sys_rawio', 'sys_time'])),
-    (['all'], [], ('drop', [])),
-    (['all'], ['net_raw', 'mknod'], ('drop', ['mknod', 'net_raw'])),
-    ([], ['all'], ('keep', [])),
-    (['chown', 'net_bind_service'], ['all'], ('keep', ['chown', 'net_bind_service'])),
-    (['sys_time'], ['all'], ('keep', ['sys_time'])),
+    ([], [], DEFAULT_KEEP),
+    (None, None, DEFAULT_KEEP),
+    (['sys_time'], [], sorted(DEFAULT_KEEP + ['sys_time'])),
+    ([], ['net_raw'], [name for name in DEFAULT_KEEP if name != 'net_raw']),
+    (['chown'], ['chown'], [name for name in DEFAULT_KEEP if name != 'chown']),
+    (['sys_module'], ['sys_module'], DEFAULT_KEEP),
+    (['all'], [], None),
+    (['all'], ['net_raw', 'mknod'], ALL_BUT),
+    ([], ['all'], []),
+    (['chown', 'net_bind_service'], ['all'], ['chown', 'net_bind_service']),
+    (['sys_time'], ['all'], ['sys_time']),
+    (['all', 'sys_time'], ['all'], ['sys_time']),
 ])
 def test_effective_capabilities(capabilities, cap_drop, expected):
     assert effective_capabilities(capabilities, cap_drop) == expected
 
 
-@pytest.mark.parametrize('capabilities, cap_drop, drop, keep', [
-    ([], [], ' '.join(DEFAULT_DROP), None),
-    (['sys_time', 'mac_admin'], ['net_raw'], 'mac_override net_raw sys_module sys_rawio', None),
-    (['all'], [], None, None),
-    ([], ['all'], None, 'none'),
-    (['chown', 'kill'], ['all'], None, 'chown kill'),
+@pytest.mark.parametrize('capabilities, cap_drop, keep', [
+    ([], [], ' '.join(DEFAULT_KEEP)),
+    (['sys_time', 'mac_admin'], ['net_raw'], ' '.join(sorted(set(DEFAULT_KEEP) - {'net_raw'}
+                                                             | {'sys_time', 'mac_admin'}))),
+    (['all'], [], None),
+    ([], ['all'], 'none'),
+    (['chown', 'kill'], ['all'], 'chown kill'),
 ])
-def test_capability_lines(capabilities, cap_drop, drop, keep):
-    text = render(capabilities=capabilities, cap_drop=cap_drop)
-    assert values(text, 'lxc.cap.drop') == ([drop] if drop else [])
+@pytest.mark.parametrize('idmap', [None, IDMAP])
+def test_capability_lines(capabilities, cap_drop, keep, idmap):
+    """Privileged or not, the bounding set is a keep list (never a drop list)."""
+    text = render(capabilities=capabilities, cap_drop=cap_drop, idmap=idmap)
+    assert values(text, 'lxc.cap.drop') == []
     assert values(text, 'lxc.cap.keep') == ([keep] if keep else [])
 
 
-def test_default_drop_covers_the_issue_list():
-    mode, caps = effective_capabilities([], [])
-    assert mode == 'drop'
-    assert {'sys_module', 'sys_rawio', 'sys_time', 'mac_admin', 'mac_override'} <= set(caps)
+def test_default_keep_is_dockers_bounding_set():
+    caps = effective_capabilities([], [])
+    assert sum(1 << CAPBND_BITS[name] for name in caps) == 0xa80425fb
+    assert not {'sys_admin', 'sys_ptrace', 'sys_module', 'bpf', 'perfmon', 'net_admin'} & set(caps)
+
+
+# -- user namespace ------------------------------------------------------------
+
+def test_privileged_config_has_no_idmap():
+    text = render(mounts=[{'source': '/srv', 'target': '/srv', 'read_only': False, 'idmap': True}])
+    assert values(text, 'lxc.idmap') == []
+    assert values(text, 'lxc.rootfs.options') == ['noatime']
+    assert values(text, 'lxc.mount.entry') == ['/srv srv none bind,create=dir 0 0']
+
+
+def test_unprivileged_config_maps_ids_and_idmaps_the_rootfs():
+    text = render(idmap=IDMAP, mounts=[{'source': '/srv', 'target': '/srv', 'read_only': True, 'idmap': True},
+                                       {'source': '/data', 'target': '/data', 'read_only': False}])
+    assert values(text, 'lxc.idmap') == ['u 0 1000000 65536', 'g 0 1065536 65536']
+    # noatime stays: commit idempotence compares generations, and atime updates are writes.
+    assert values(text, 'lxc.rootfs.options') == ['idmap=container,noatime']
+    assert values(text, 'lxc.mount.entry') == ['/srv srv none bind,create=dir,ro,idmap=container 0 0',
+                                               '/data data none bind,create=dir 0 0']
 
 
 # -- limits ---------------------------------------------------------------------

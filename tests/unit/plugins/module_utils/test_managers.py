@@ -21,6 +21,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils.errors import Dock
 from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, check_mode_run, listing, module_params, run_manager, store_state, twin_hosts)
+from ansible_collections.dockerlite.core.plugins.module_utils.store import read_json
 
 MODULES = {
     'image': (ImageManager, 'dockerlite_image'),
@@ -88,6 +89,33 @@ def image_in_use(host, ctx):
 def init_container(host, ctx):
     base_image(host, ctx)
     run(host, 'container', name='web', image='base')
+
+
+def legacy(state='started'):
+    """A container as made before containers ran unprivileged by default: no privileged, no idmap."""
+    def setup(host, ctx):
+        web(state, privileged=True)(host, ctx)
+        store = host.store()
+        path = store.container_paths('web')['meta']
+        meta = read_json(path)
+        for key in ('privileged', 'isolated_idmap'):
+            del meta['spec'][key]
+        del meta['idmap']
+        store.write_json(path, meta)
+    return setup
+
+
+def no_subordinate_ids(host, ctx):
+    base_image(host, ctx)
+    host.ids.subuid = 'alice:100000:65536\n'
+
+
+def isolated_pair(host, ctx):
+    """Two isolated containers, a and b, then a removed: block 1 is free again, block 2 held by b."""
+    base_image(host, ctx)
+    for name in ('a', 'b'):
+        run(host, 'container', name=name, image='base', command=['sleep', '3600'], isolated_idmap=True)
+    run(host, 'container', name='a', state='absent')
 
 
 def committed(host, ctx):
@@ -172,6 +200,21 @@ SCENARIOS = [
      dict(name='web', state='stopped', memory='64m', pids_limit=50), ['update_config'], []),
     ('container new config frozen', web('frozen'), 'container', dict(name='web', state='frozen', cpus=0.5),
      ['stop', 'update_config', 'start', 'freeze'], []),
+    ('container create with a disk limit', base_image, 'container',
+     dict(name='web', image='base', command=['sleep', '3600'], disk_limit='64m'), ['create', 'start'], []),
+    ('container new disk limit, no restart', web(), 'container', dict(name='web', disk_limit='1g'),
+     ['set_disk_limit'], []),
+    ('container new disk limit stopped', web('stopped'), 'container', dict(name='web', disk_limit='1g'),
+     ['set_disk_limit', 'start'], []),
+    ('container new disk limit and env', web(), 'container', dict(name='web', disk_limit='1g', env={'NEW': '1'}),
+     ['stop', 'set_disk_limit', 'update_config', 'start'], []),
+    ('container disk limit changed', web(disk_limit='64m'), 'container', dict(name='web', disk_limit='128m'),
+     ['set_disk_limit'], []),
+    ('container disk limit removed', web(disk_limit='64m'), 'container', dict(name='web', disk_limit='none'),
+     ['set_disk_limit'], []),
+    ('container disk limit 0 without one', web(), 'container', dict(name='web', disk_limit='0'), [], []),
+    ('container disk limit left out keeps it', web(disk_limit='64m'), 'container', dict(name='web', memory='64m'),
+     ['stop', 'update_config', 'start'], []),
     ('container recreate', web_from_two_images, 'container', dict(name='web', image='other', recreate=True),
      ['stop', 'remove', 'create', 'start'], []),
     ('container absent', web(), 'container', dict(name='web', state='absent'), ['stop', 'remove'], []),
@@ -181,6 +224,17 @@ SCENARIOS = [
     ('container run once and clean up', base_image, 'container',
      dict(name='once', image='base', command=['/bin/echo', 'hi'], detach=False, cleanup=True),
      ['create', 'run', 'remove'], ['create', 'run', 'remove']),
+    ('container privileged to unprivileged', web(privileged=True), 'container', dict(name='web', privileged=False),
+     ['stop', 'update_config', 'start'], []),
+    ('container unprivileged to privileged', web(), 'container', dict(name='web', privileged=True),
+     ['stop', 'update_config', 'start'], []),
+    ('container isolated', web(), 'container', dict(name='web', isolated_idmap=True),
+     ['stop', 'update_config', 'start'], []),
+    ('container isolated in a freed block', isolated_pair, 'container',
+     dict(name='c', image='base', isolated_idmap=True), ['create', 'start'], []),
+    ('container legacy unchanged', legacy(), 'container', dict(name='web', image='base'), [], []),
+    ('container legacy made unprivileged', legacy(), 'container', dict(name='web', privileged=False),
+     ['stop', 'update_config', 'start'], []),
     ('commit running', web(), 'commit', dict(container='web', image='snap'), ['commit'], []),
     ('commit stopped', web('stopped'), 'commit', dict(container='web', image='snap:v1'), ['commit'], []),
     ('commit unchanged', committed, 'commit', dict(container='web', image='snap'), [], []),
@@ -254,6 +308,46 @@ def test_container_create(tmp_path, ctx):
     assert 'lxc.init.cmd = sleep 3600' in config
     assert container['memory'] == 64 * 1024 * 1024
     assert os.path.isfile(os.path.join(container['rootfs'], 'etc', 'hostname'))
+
+
+def test_disk_limit_is_a_qgroup_limit_changed_without_a_restart(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    result = run(host, 'container', name='web', image='base', command='sleep 3600')
+    assert result['container']['disk_limit'] is None
+    assert result['container']['disk_usage'] is None  # quotas are off until a limit needs them
+    assert not host.btrfs.quota and ('enable_quota', host.root) not in host.calls
+    # With quotas off, reporting disk_usage neither syncs nor lists qgroups.
+    assert not {'sync', 'qgroups'} & {call[0] for call in host.calls}
+
+    result = run(host, 'container', name='web', disk_limit='64m')
+    rootfs = result['container']['rootfs']
+    assert result['actions'] == ['set_disk_limit']
+    assert host.btrfs.quota and host.btrfs.limit_of(rootfs) == 64 << 20
+    assert host.store().get_container('web')['spec']['disk_limit'] == 64 << 20
+    assert host.lxc.mutating_calls() == [('start', 'web', ('sleep', '3600'))]  # no restart
+    host.btrfs.usage[host.btrfs.subvolume_id(rootfs)] = 12345
+    assert run(host, 'container', name='web')['container']['disk_usage'] == 12345
+
+    result = run(host, 'container', name='web', disk_limit='none')
+    assert result['actions'] == ['set_disk_limit']
+    assert host.btrfs.limit_of(rootfs) is None
+    assert result['container']['disk_limit'] is None
+    assert host.lxc.mutating_calls() == [('start', 'web', ('sleep', '3600'))]
+
+
+def test_disk_limit_of_a_new_container_is_set_before_it_is_moved_into_place(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    host.forget_calls()
+    result = run(host, 'container', name='web', image='base', command='sleep 3600', disk_limit='1g')
+    names = [call[0] for call in host.calls]
+    assert names.index('snapshot') < names.index('enable_quota') < names.index('set_qgroup_limit')
+    limited = [call for call in host.calls if call[0] == 'set_qgroup_limit']
+    assert limited[0][1].startswith(os.path.join(host.root, 'tmp')) and limited[0][2] == 1 << 30
+    assert limited[0][3] == host.root  # not through the (maybe full) subvolume itself
+    assert host.btrfs.limit_of(result['container']['rootfs']) == 1 << 30
+    assert result['container']['disk_usage'] == 0
 
 
 def test_container_run_once(tmp_path, ctx):
@@ -381,6 +475,9 @@ ERRORS = [
     ('container env newline', base_image, 'container', dict(name='web', image='base', env={'A': 'x\ny'}),
      "'x\\ny'"),
     ('container bad memory', base_image, 'container', dict(name='web', image='base', memory='lots'), "'lots'"),
+    ('container bad disk_limit', base_image, 'container', dict(name='web', image='base', disk_limit='lots'),
+     "disk_limit 'lots'"),
+    ('container negative disk_limit', web(), 'container', dict(name='web', disk_limit='-1g'), "disk_limit '-1g'"),
     ('container unknown capability', base_image, 'container',
      dict(name='web', image='base', capabilities=['CAP_FLY']), "'CAP_FLY'"),
     ('container other image', web_from_two_images, 'container', dict(name='web', image='other'), 'recreate'),
@@ -390,6 +487,10 @@ ERRORS = [
     ('container cleanup detached', base_image, 'container', dict(name='web', image='base', cleanup=True), 'cleanup'),
     ('container autostart with spaces', base_image, 'container',
      dict(name='web', image='base', command=['/bin/sh', '-c', 'sleep 1'], autostart=True), 'autostart'),
+    ('container without subordinate ids', no_subordinate_ids, 'container', dict(name='web', image='base'),
+     '/etc/subuid and in /etc/subgid'),
+    ('container privileged and isolated', base_image, 'container',
+     dict(name='web', image='base', privileged=True, isolated_idmap=True), 'isolated_idmap'),
     ('commit missing container', base_image, 'commit', dict(container='web', image='snap'), 'web'),
     ('commit bad image name', web(), 'commit', dict(container='web', image='Snap'), "'Snap'"),
 ]
@@ -428,3 +529,79 @@ def test_module_params_follow_the_modules(tmp_path):
     assert (params['state'], params['variant'], params['force']) == ('present', 'minbase', False)
     params = module_params('dockerlite_commit', container='web', image='x', root=str(tmp_path))
     assert params['pause'] is True
+
+
+# -- user namespaces ----------------------------------------------------------------
+
+def config_lines(host, name):
+    with open(os.path.join(host.root, 'containers', name, 'config')) as handle:
+        return handle.read().split('\n')
+
+
+def test_new_containers_are_unprivileged_and_share_the_first_block(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    for name in ('a', 'b'):
+        result = run(host, 'container', name=name, image='base', command=['sleep', '3600'])
+        assert result['container']['privileged'] is False
+        assert result['container']['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
+        meta = read_json(host.store().container_paths(name)['meta'])
+        assert meta['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
+        assert (meta['spec']['privileged'], meta['spec']['isolated_idmap']) == (False, False)
+        lines = config_lines(host, name)
+        assert 'lxc.idmap = u 0 1000000 65536' in lines and 'lxc.idmap = g 0 1000000 65536' in lines
+        assert 'lxc.rootfs.options = idmap=container,noatime' in lines
+
+
+def test_privileged_container_has_no_idmap(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    result = run(host, 'container', name='web', image='base', privileged=True)
+    assert result['container']['idmap'] is None
+    assert read_json(host.store().container_paths('web')['meta'])['idmap'] is None
+    lines = config_lines(host, 'web')
+    assert [line for line in lines if line.startswith('lxc.idmap')] == []
+    assert 'lxc.rootfs.options = noatime' in lines
+    assert any(line.startswith('lxc.cap.keep = ') for line in lines)
+
+
+def test_left_out_privileged_keeps_the_containers_value(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    run(host, 'container', name='web', image='base', privileged=True)
+    result = run(host, 'container', name='web', env={'A': '1'})
+    assert result['container']['privileged'] is True
+    assert result['actions'] == ['stop', 'update_config', 'start']
+
+
+def test_isolated_idmaps_are_distinct_and_freed_on_removal(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    uids = {}
+    for name in ('a', 'b', 'c'):
+        uids[name] = run(host, 'container', name=name, image='base', isolated_idmap=True)['container']['idmap']['uid']
+    assert uids == {'a': 1065536, 'b': 1131072, 'c': 1196608}
+    run(host, 'container', name='b', state='absent')
+    assert run(host, 'container', name='d', image='base', isolated_idmap=True)['container']['idmap']['uid'] == 1131072
+    # A rerun keeps each container's block; going back to shared gives it up.
+    assert run(host, 'container', name='a', isolated_idmap=True)['changed'] is False
+    assert run(host, 'container', name='a', isolated_idmap=False)['container']['idmap']['uid'] == 1000000
+    assert run(host, 'container', name='e', image='base', isolated_idmap=True)['container']['idmap']['uid'] == 1065536
+
+
+def test_legacy_container_warns_until_privileged_is_given(tmp_path, ctx):
+    host = FakeHost(tmp_path / 'store')
+    legacy()(host, ctx)
+    result = run(host, 'container', name='web')
+    assert result['changed'] is False
+    assert result['container']['privileged'] is True and result['container']['idmap'] is None
+    assert len(result['warnings']) == 1
+    assert 'still runs privileged' in result['warnings'][0] and 'privileged: false' in result['warnings'][0]
+    assert 'rootfs is left as it is' in result['warnings'][0]
+    result = run(host, 'container', name='web', privileged=True)
+    assert 'warnings' not in result and result['changed'] is False
+    result = run(host, 'container', name='web', privileged=False)
+    assert result['actions'] == ['stop', 'update_config', 'start']
+    assert result['diff']['before']['privileged'] is True and result['diff']['after']['privileged'] is False
+    assert result['container']['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
+    assert 'warnings' not in run(host, 'container', name='web')

@@ -131,6 +131,9 @@ def test_member_state(stack_state, own, expected):
     (['stop', 'remove'], (['stop'], ['remove'], [])),
     (['stop', 'start'], ([], [], ['stop', 'start'])),
     (['unfreeze'], ([], [], ['unfreeze'])),
+    (['kill_orphan', 'start'], ([], [], ['kill_orphan', 'start'])),
+    (['kill_orphan', 'update_config', 'start'], (['kill_orphan'], ['update_config'], ['start'])),
+    (['kill_orphan', 'remove'], (['kill_orphan'], ['remove'], [])),
     (['create', 'run'], None),
     (['create', 'run', 'remove'], None),
     (['run'], None),
@@ -240,6 +243,32 @@ def test_one_member_changes_only_that_member_restarts(tmp_path, ids, src):
     assert [call[1] for call in starts] == ['db']
 
 
+def test_a_member_disk_limit_changes_without_a_restart(tmp_path, ids, src):
+    limited = [member('web', disk_limit='1g'), member('db', env={'ROLE': 'db'}), member('cache', memory='64m')]
+    _check, real, _again_check, again, host = parity(tmp_path, ids, src, three, limited)
+    assert actions_of(real) == {'web': ['set_disk_limit']}
+    assert real['diff']['after']['containers']['web']['disk_limit'] == 1 << 30
+    assert again['actions'] == []
+    assert [call for call in host.lxc.mutating_calls() if call[0] in ('start', 'stop')] == []
+    rootfs = host.store().container_paths('web')['rootfs']
+    assert host.btrfs.limit_of(rootfs) == 1 << 30
+    # One qgroup listing serves every member's disk_usage.
+    assert [c['container']['disk_usage'] for c in again['containers']] == [0, 0, 0]
+    assert len([call for call in host.calls if call[0] == 'qgroups']) == 3  # the real run, the check, the rerun
+
+
+def test_limited_members_turn_quotas_on_once(tmp_path, src):
+    host = new_host(tmp_path / 'store', src)
+    host.forget_calls()
+    result = stack(host, [member(name, disk_limit='%dm' % size) for name, size in (('a', 8), ('b', 16), ('c', 32))])
+    assert actions_of(result) == {'a': ['create', 'start'], 'b': ['create', 'start'], 'c': ['create', 'start'],
+                                  '.stack': ['record']}
+    calls = [call[0] for call in host.calls]
+    assert (calls.count('quota_enabled'), calls.count('enable_quota'), calls.count('set_qgroup_limit')) == (1, 1, 3)
+    assert [host.btrfs.limit_of(host.store().container_paths(name)['rootfs']) for name in 'abc'] == \
+        [8 << 20, 16 << 20, 32 << 20]
+
+
 def test_stack_stopped_stops_every_member_but_removes_own_absent(tmp_path, ids, src):
     listed = [member('web', state='started'), member('db', state='frozen'), member('cache', state='absent')]
     _check, real, _again_check, again, host = parity(tmp_path, ids, src, three, listed, state='stopped')
@@ -339,6 +368,16 @@ def test_bridged_members_get_distinct_addresses_in_check_mode_too(tmp_path, ids,
     addresses = [c['container']['ipv4'] for c in real['containers']]
     assert addresses == ['10.213.0.2', '10.213.0.3', '10.213.0.4']
     assert [c['container']['ipv4'] for c in check['containers']] == addresses
+    assert again['actions'] == []
+
+
+def test_isolated_members_get_distinct_id_maps_in_check_mode_too(tmp_path, ids, src):
+    listed = [member('a', isolated_idmap=True), member('b'), member('c', isolated_idmap=True),
+              member('d', privileged=True)]
+    check, real, _again_check, again, _host = parity(tmp_path, ids, src, nothing, listed)
+    idmaps = [c['container']['idmap'] for c in real['containers']]
+    assert [idmap and idmap['uid'] for idmap in idmaps] == [1065536, 1000000, 1131072, None]
+    assert [c['container']['idmap'] for c in check['containers']] == idmaps
     assert again['actions'] == []
 
 

@@ -36,7 +36,10 @@ def write_files(files):
 
 
 def build(store, name='base:latest', files=None, created=None):
-    return store.build_image(image_meta(name, created), write_files(files or {'etc/hostname': name}))
+    """Build an image and take its tag off older images, as the image manager does."""
+    image = store.build_image(image_meta(name, created), write_files(files or {'etc/hostname': name}))
+    store.retire_tag(name, keep=image['id'])
+    return image
 
 
 def create_web(store, image, config='x\n'):
@@ -313,7 +316,7 @@ def test_create_container(host):
         container = store.create_container(meta, image, 'lxc.uts.name = web\n')
     paths = store.container_paths('web')
     assert container == dict(meta, rootfs=paths['rootfs'])
-    assert listing(paths['dir']) == ['config', 'container.json', 'rootfs']
+    assert listing(paths['dir']) == ['config', 'container.json', 'lxc.log', 'rootfs']
     with open(paths['config']) as handle:
         assert handle.read() == 'lxc.uts.name = web\n'
     with open(os.path.join(paths['rootfs'], 'etc', 'hostname')) as handle:
@@ -350,7 +353,7 @@ def test_update_container(host):
         assert handle.read() == 'new\n'
     with open(paths['meta']) as handle:
         assert 'rootfs' not in json.load(handle)
-    assert listing(paths['dir']) == ['config', 'container.json', 'rootfs']
+    assert listing(paths['dir']) == ['config', 'container.json', 'lxc.log', 'rootfs']
 
 
 def test_remove_container_checks_mounts_before_it_moves(host):
@@ -409,9 +412,31 @@ def test_mutations_need_the_lock(tmp_path, mutation, how):
 # -- atomic writes --------------------------------------------------------------
 
 def test_write_atomic(tmp_path):
-    path = str(tmp_path / 'meta.json')
-    write_atomic(path, 'one\n')
-    write_atomic(path, 'two\n')
+    (tmp_path / 'tmp').mkdir()
+    (tmp_path / 'meta').mkdir()
+    path = str(tmp_path / 'meta' / 'meta.json')
+    write_atomic(path, 'one\n', str(tmp_path / 'tmp'))
+    write_atomic(path, 'two\n', str(tmp_path / 'tmp'))
     with open(path) as handle:
         assert handle.read() == 'two\n'
-    assert listing(str(tmp_path)) == ['meta.json']
+    assert listing(str(tmp_path / 'meta')) == ['meta.json']
+    assert listing(str(tmp_path / 'tmp')) == []
+
+
+def test_write_atomic_failing_leaves_nothing_beside_the_file(tmp_path, monkeypatch):
+    """A write that fails half way (here: the rename) leaves the old file and no temporary file anywhere."""
+    (tmp_path / 'tmp').mkdir()
+    (tmp_path / 'meta').mkdir()
+    path = str(tmp_path / 'meta' / 'meta.json')
+    write_atomic(path, 'one\n', str(tmp_path / 'tmp'))
+
+    def no_space(*_args):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'rename', no_space)
+    with pytest.raises(OSError):
+        write_atomic(path, 'two\n', str(tmp_path / 'tmp'))
+    monkeypatch.undo()
+    with open(path) as handle:
+        assert handle.read() == 'one\n'
+    assert listing(str(tmp_path / 'meta')) == ['meta.json']
+    assert listing(str(tmp_path / 'tmp')) == []

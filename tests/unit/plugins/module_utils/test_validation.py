@@ -192,6 +192,10 @@ def test_normalize_labels_refuses(value, bad):
     ([{'source': '/my dir\\x', 'target': '/da\tta'}],
      [{'source': '/my dir\\x', 'target': '/da\tta', 'read_only': False}]),
     ([{'source': '/srv', 'target': '/x..y'}], [{'source': '/srv', 'target': '/x..y', 'read_only': False}]),
+    # idmap is recorded only when true, so that mounts made before it existed compare equal.
+    ([{'source': '/a', 'target': '/b', 'idmap': True}], [{'source': '/a', 'target': '/b', 'read_only': False,
+                                                          'idmap': True}]),
+    ([{'source': '/a', 'target': '/b', 'idmap': False}], [{'source': '/a', 'target': '/b', 'read_only': False}]),
     ([], []),
     (None, None),
 ])
@@ -218,6 +222,7 @@ def test_normalize_mounts(value, expected):
     ([{'source': '/srv\n', 'target': '/b'}], '/srv\n'),
     ([{'source': '/srv', 'target': '/b\nlxc.cap.drop = all'}], '/b\nlxc.cap.drop = all'),
     ([{'source': '/srv', 'target': '/b', 'read_only': 'yes'}], 'yes'),
+    ([{'source': '/srv', 'target': '/b', 'idmap': 'maybe'}], 'maybe'),
 ])
 def test_normalize_mounts_refuses(value, bad):
     assert repr(bad) in refused(v.normalize_mounts, value)
@@ -264,6 +269,18 @@ def test_parse_size_refuses(value):
     msg = refused(v.parse_size, value, 'memory')
     assert msg.startswith('memory ')
     assert repr(value) in msg
+
+
+@pytest.mark.parametrize('value, expected', [(None, None), ('none', 0), ('None', 0), (' NONE ', 0), ('0', 0), (0, 0),
+                                             ('1g', 1 << 30), ('512m', 512 << 20), (4096, 4096)])
+def test_parse_disk_limit(value, expected):
+    assert v.parse_disk_limit(value) == expected
+
+
+@pytest.mark.parametrize('value', ['lots', '-1g', '0.1', 'nothing', '', True])
+def test_parse_disk_limit_refuses(value):
+    msg = refused(v.parse_disk_limit, value)
+    assert msg.startswith('disk_limit ') and repr(value) in msg
 
 
 @pytest.mark.parametrize('value, expected', [(1, 1.0), ('1.5', 1.5), (0.5, 0.5), (0.01, 0.01), (4096, 4096.0),
