@@ -216,24 +216,22 @@ class BtrfsClient:
             raise CommandError('%s did not finish within %s seconds' % (what, timeout), cmd, None, '', '')
         return cmd, proc.returncode, proc.stdout, proc.stderr.decode('utf-8', 'replace')
 
-    def _check(self, args, what):
+    def _check(self, args, what, quota_off=False):
+        """stdout of ``btrfs ARGS``; CommandError if it fails, but None for quotas being off if ``quota_off``."""
         cmd, rc, stdout, stderr = self._run(args, what)
         stdout = stdout.decode('utf-8', 'replace')
         if rc != 0:
+            if quota_off and any(message in stderr for message in QUOTA_OFF_MESSAGES):
+                return None
             raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
         return stdout
 
     def qgroups(self, path):
         """Every subvolume's qgroup numbers on the filesystem of ``path`` (see parse_qgroup_show), or None
         when quotas are off there. Call ``sync`` first for current numbers."""
-        what = 'btrfs qgroup show on %s' % path
-        cmd, rc, stdout, stderr = self._run(['qgroup', 'show', '--raw', '-re', path], what)
-        stdout = stdout.decode('utf-8', 'replace')
-        if rc != 0:
-            if any(message in stderr for message in QUOTA_OFF_MESSAGES):
-                return None
-            raise CommandError('%s failed: %s' % (what, _last_line(stderr, rc)), cmd, rc, stdout, stderr)
-        return parse_qgroup_show(stdout)
+        stdout = self._check(['qgroup', 'show', '--raw', '-re', path], 'btrfs qgroup show on %s' % path,
+                             quota_off=True)
+        return None if stdout is None else parse_qgroup_show(stdout)
 
     @staticmethod
     def fsid(path):
