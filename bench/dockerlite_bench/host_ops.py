@@ -71,8 +71,8 @@ TIMER = StepTimer()
 
 def instrumented_store(root, timer=TIMER):
     """A store as the modules open it, with its btrfs and LXC calls and metadata writes timed."""
-    from ansible_collections.dockerlite.core.plugins.module_utils import store as store_module
-    from ansible_collections.dockerlite.core.plugins.module_utils.runner import open_store
+    from ansible_collections.dockerlite.core.plugins.module_utils._store import store as store_module
+    from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import open_store
 
     store = open_store(root)
     for attr in ('snapshot', 'generation', 'delete_subvolume'):
@@ -114,7 +114,7 @@ def option_defaults(module_name):
 
 def warm_up():
     """Import what the managers import before timing them: imports are measured on their own."""
-    for name in ('commit_manager', 'container_manager', 'runner'):
+    for name in ('_managers.commit', '_managers.container', '_common.runner'):
         importlib.import_module('ansible_collections.dockerlite.core.plugins.module_utils.' + name)
     for module_name in ('dockerlite_container', 'dockerlite_commit'):
         option_defaults(module_name)
@@ -128,7 +128,7 @@ def with_other(steps, total_ms):
 
 
 def run_container_manager(root, timer, **given):
-    from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
+    from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
 
     params = dict(option_defaults('dockerlite_container'), root=root, **given)
     return ContainerManager(params, instrumented_store(root, timer)).run()
@@ -249,7 +249,7 @@ def wait_for_cleaner(root):
 def commit_once(root, image, command, size_mib, synced, chunk, label):
     """One commit case on a fresh container; returns its figures and removes what it made."""
     import btrfsutil
-    from ansible_collections.dockerlite.core.plugins.module_utils.commit_manager import CommitManager
+    from ansible_collections.dockerlite.core.plugins.module_utils._managers.commit import CommitManager
 
     timer = TIMER
     name = 'commit-' + label

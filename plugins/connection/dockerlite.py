@@ -117,18 +117,18 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.command import run
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     CommandError, StoreDataError, ValidationError)
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import STATE_NAMES
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach import SPEC_ENV
-from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import STATE_NAMES
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import SPEC_ENV
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import validate_container_name
 
 display = Display()
 
 # Run with dockerlite_python as ``-m``, from the collection this plugin belongs to.
-HELPER_MODULE = 'ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach'
+HELPER_MODULE = 'ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach'
 # <dir>/ansible_collections/dockerlite/core/plugins/connection/dockerlite.py -> <dir>
 COLLECTIONS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 LXC_INFO = 'lxc-info'

@@ -75,10 +75,10 @@ import re
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
-from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError, DockerliteError
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import STATE_NAMES
-from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._common.command import run
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import CommandError, DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import STATE_NAMES
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 CONNECTION = 'dockerlite.core.dockerlite'
 LXC_LS = 'lxc-ls'

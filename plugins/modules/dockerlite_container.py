@@ -482,9 +482,9 @@ stderr_lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     CONTAINER_OPTIONS, ContainerManager)
-from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
+from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
 
 
 def main():

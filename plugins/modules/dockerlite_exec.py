@@ -181,8 +181,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockerlite.core.plugins.module_utils.exec_manager import ExecManager
-from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import ExecManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
 
 
 def main():

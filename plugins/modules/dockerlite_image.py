@@ -165,8 +165,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
 
 
 def main():

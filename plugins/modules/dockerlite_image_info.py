@@ -104,8 +104,8 @@ images:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockerlite.core.plugins.module_utils.info_manager import ImageInfoManager
-from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.info import ImageInfoManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
 
 
 def main():

@@ -268,9 +268,9 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import CONTAINER_OPTIONS, STATES
-from ansible_collections.dockerlite.core.plugins.module_utils.runner import argument_spec, run_module
-from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import CONTAINER_OPTIONS, STATES
+from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import (
     DEFAULT_PARALLEL, STACK_STATES, StackManager)
 
 

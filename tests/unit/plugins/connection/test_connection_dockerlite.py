@@ -47,8 +47,8 @@ def test_helper_command_keeps_the_spec_out_of_argv():
     assert spec == {'mode': 'run', 'argv': ['/bin/sh', '-c', 'echo "a b"'], 'env': {'SECRET': 's3cret'}, 'cwd': '/',
                     'user': None, 'group': None}
     argv, env = plugin.helper_command('/usr/bin/python3', '/s/containers', 'web', spec)
-    assert argv == ['/usr/bin/python3', '-m', 'ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach',
-                    '/s/containers', 'web']
+    helper = 'ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach'
+    assert argv == ['/usr/bin/python3', '-m', helper, '/s/containers', 'web']
     assert json.loads(env.pop('DOCKERLITE_ATTACH_SPEC')) == spec
     assert env == {'PYTHONPATH': plugin.COLLECTIONS_DIR, 'LC_ALL': 'C'}
     assert os.path.isfile(os.path.join(plugin.COLLECTIONS_DIR, *plugin.HELPER_MODULE.split('.')) + '.py')

@@ -21,15 +21,15 @@ import struct
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.dockerlite.core.plugins.module_utils.idmap import host_range
-from ansible_collections.dockerlite.core.plugins.module_utils.network import Bridge
-from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import host_range
+from ansible_collections.dockerlite.core.plugins.module_utils._store.network import Bridge
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 MODULES = 'ansible_collections.dockerlite.core.plugins.modules.'
 MANAGER_MODULES = (
-    'ansible_collections.dockerlite.core.plugins.module_utils.image_manager',
-    'ansible_collections.dockerlite.core.plugins.module_utils.container_manager',
-    'ansible_collections.dockerlite.core.plugins.module_utils.commit_manager',
+    'ansible_collections.dockerlite.core.plugins.module_utils._managers.image',
+    'ansible_collections.dockerlite.core.plugins.module_utils._managers.container',
+    'ansible_collections.dockerlite.core.plugins.module_utils._managers.commit',
 )
 
 

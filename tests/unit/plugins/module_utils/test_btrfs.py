@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import btrfs
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import MissingLibraryError
+from ansible_collections.dockerlite.core.plugins.module_utils._clients import btrfs
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import MissingLibraryError
 
 MOUNTINFO = '\n'.join([
     '22 27 0:21 / /proc rw,relatime - proc proc rw',

@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.changes import (
+from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import (
     SendStreamError, Tree, display_path, parse_stream, stream_changes)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import build_send_stream
 

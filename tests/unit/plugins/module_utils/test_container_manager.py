@@ -16,8 +16,8 @@ import copy
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import effective_capabilities
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import effective_capabilities
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     DEFAULT_COMMAND, SPEC_DEFAULTS, desired_spec, final_state, image_defaults, plan_state)
 
 RESTART = ['stop', 'start']

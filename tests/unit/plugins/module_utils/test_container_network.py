@@ -17,9 +17,9 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, check_mode_run, listing, module_params, run_manager, store_state, twin_hosts)
 

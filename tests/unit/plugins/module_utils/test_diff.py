@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.diff import DifferenceTracker
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.diff import DifferenceTracker
 
 
 def test_empty():

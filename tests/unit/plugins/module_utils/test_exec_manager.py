@@ -10,13 +10,13 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import exec_manager
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.exec_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers import exec as exec_manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import (
     DEFAULT_PATH, ExecManager, container_path, exec_argv, execution_env, normalize_exec_env, parse_user)
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach import ExecResult, resolve_identity
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult, resolve_identity
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, run_manager
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
-from ansible_collections.dockerlite.core.plugins.module_utils.idmap import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import (
     BLOCK_SIZE, HostIds, allocate_idmap, host_range, idmap_held, parse_subid, shared_idmap)
 
 LXD_RANGE = 'root:1000000:1000000000\n'

@@ -9,13 +9,13 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.commit_manager import CommitManager
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils.info_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.commit import CommitManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.info import (
     ContainerInfoManager, ImageInfoManager, container_view)
-from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils._store.network import container_ipv4
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, listing, run_manager, store_state)
 

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import lxc
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import MissingLibraryError
+from ansible_collections.dockerlite.core.plugins.module_utils._clients import lxc
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import MissingLibraryError
 
 
 @pytest.mark.parametrize('name, number', [

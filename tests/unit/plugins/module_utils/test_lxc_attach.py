@@ -10,8 +10,8 @@ import signal
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import lxc_attach
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach import (
+from ansible_collections.dockerlite.core.plugins.module_utils._clients import lxc_attach
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import (
     ATTACHED_FAILED, HELPER_FAILED, TIMED_OUT, exit_like, keep_only, message, open_descriptors, parse_messages)
 
 

@@ -11,10 +11,10 @@ import string
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import validation as v
-from ansible_collections.dockerlite.core.plugins.module_utils.btrfs import _unescape_mountinfo
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common import validation as v
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.btrfs import _unescape_mountinfo
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import (
     effective_capabilities, escape_mount_path, init_cmd_line, render_config)
 
 V1 = {'devices': 'v1', 'memory': 'v1', 'cpu': 'v1', 'pids': 'v1'}

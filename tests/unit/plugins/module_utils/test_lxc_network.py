@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import lxc
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._clients import lxc
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 
 class FakeContainer:

@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import lxc_orphan
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_orphan import (
+from ansible_collections.dockerlite.core.plugins.module_utils._clients import lxc_orphan
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_orphan import (
     InitRecord, cgroup_dirs, parse_cgroup_mounts, parse_cgroups, parse_stat)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, check_mode_run, run_manager)

@@ -16,8 +16,8 @@ import stat
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import network as n
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._store import network as n
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 
 IP = ipaddress.IPv4Address
 

@@ -10,9 +10,9 @@ import stat
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import permissions as perms
-from ansible_collections.dockerlite.core.plugins.module_utils import store as store_module
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._store import permissions as perms
+from ansible_collections.dockerlite.core.plugins.module_utils._store import store as store_module
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, store_state
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.test_store import (
     build, container_meta)

@@ -11,8 +11,8 @@ import struct
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import rootfs
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._store import rootfs
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 BUSYBOX = '/bin/busybox'
 

@@ -21,10 +21,10 @@ import time
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import (
     StackManager, duplicate_names, member_state, run_parallel, split_plan)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, check_mode_run, listing, run_manager, store_state, twin_hosts)

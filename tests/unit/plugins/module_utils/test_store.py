@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import store as store_module
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
-from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now, write_atomic
+from ansible_collections.dockerlite.core.plugins.module_utils._store import store as store_module
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now, write_atomic
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, listing, store_state
 
 

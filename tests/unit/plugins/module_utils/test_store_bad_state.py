@@ -12,12 +12,12 @@ import signal
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import ContainerManager
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, StoreDataError, as_dockerlite_error)
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import StackManager, read_record
-from ansible_collections.dockerlite.core.plugins.module_utils.store import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager, read_record
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import (
     check_container_meta, check_image_meta, read_json)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, listing, module_params, run_manager, store_state)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils import validation as v
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._common import validation as v
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
 
 
 def refused(func, *args):

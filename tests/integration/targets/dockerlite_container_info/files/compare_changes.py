@@ -26,7 +26,7 @@ import sys
 
 import btrfsutil
 
-from ansible_collections.dockerlite.core.plugins.module_utils.changes import stream_changes
+from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import stream_changes
 
 NAMES = ['a', 'b', 'c', 'dir', 'file', 'x', 'o257-5-0']
 

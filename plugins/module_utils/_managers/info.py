@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 
-from ansible_collections.dockerlite.core.plugins.module_utils.changes import display_path, stream_changes
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, StoreDataError
-from ansible_collections.dockerlite.core.plugins.module_utils.idmap import LEGACY_SPEC
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view
-from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils.network import container_ipv4
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import image_ref, validate_container_name
+from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import display_path, stream_changes
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, StoreDataError
+from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import LEGACY_SPEC
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import image_view
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._store.network import container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
+    image_ref,
+    validate_container_name,
+)
 
 
 def container_view(meta, state, pid):

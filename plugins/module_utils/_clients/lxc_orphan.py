@@ -25,7 +25,7 @@ import os
 import signal
 import time
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 RECORD = 'init.json'
 BOOT_ID = '/proc/sys/kernel/random/boot_id'

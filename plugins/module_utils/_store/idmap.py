@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 SUBUID = '/etc/subuid'
 SUBGID = '/etc/subgid'

@@ -32,7 +32,7 @@ import os
 import stat
 import struct
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 MAGIC = b'btrfs-stream\x00'
 HEADER = struct.Struct('<IHI')  # payload length, command, crc32c

@@ -15,7 +15,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
 
 IMAGE_NAME_RE = re.compile(r'[a-z0-9][a-z0-9_.-]*')
 IMAGE_TAG_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')

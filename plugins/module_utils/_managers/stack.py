@@ -23,16 +23,16 @@ import os
 import struct
 import traceback
 
-from ansible_collections.dockerlite.core.plugins.module_utils.container_manager import (
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     CONTAINER_OPTIONS, ContainerManager)
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, MissingLibraryError, StoreDataError, ValidationError, as_dockerlite_error)
-from ansible_collections.dockerlite.core.plugins.module_utils.idmap import HostIds, shared_idmap
-from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils.network import HostNetwork, container_ipv4
-from ansible_collections.dockerlite.core.plugins.module_utils.permissions import PRIVATE_DIR_MODE
-from ansible_collections.dockerlite.core.plugins.module_utils.store import check_id, read_json
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import validate_container_name
+from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import HostIds, shared_idmap
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._store.network import HostNetwork, container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils._store.permissions import PRIVATE_DIR_MODE
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import check_id, read_json
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import validate_container_name
 
 STACKS_DIR = 'stacks'
 STACK_STATES = ('present', 'started', 'stopped', 'absent')

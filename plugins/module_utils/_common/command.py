@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import CommandError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import CommandError
 
 
 def run(cmd, what, timeout=None):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils.rootfs import build_rootfs
-from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._store.rootfs import build_rootfs
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref, normalize_command, normalize_env, normalize_labels)
 
 # The signal LXC sends PID 1 to halt: busybox init halts on SIGUSR1, systemd and

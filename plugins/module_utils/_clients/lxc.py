@@ -15,9 +15,9 @@ import subprocess
 import time
 import traceback
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     CommandError, DockerliteError, MissingLibraryError)
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_orphan import (
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_orphan import (
     InitRecord, clear_orphan, orphan_of, record_path)
 
 try:

@@ -17,8 +17,8 @@ import json
 import os
 import re
 
-from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.command import run
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 
 DEFAULT_BRIDGE = 'dlbr0'
 MODES = ('none', 'bridge')

@@ -17,7 +17,7 @@ import subprocess
 import traceback
 import uuid
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     CommandError, DockerliteError, MissingLibraryError)
 
 try:

@@ -9,8 +9,8 @@ import os
 import shutil
 import struct
 
-from ansible_collections.dockerlite.core.plugins.module_utils.command import run
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.command import run
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 BUSYBOX = '/bin/busybox'
 PT_INTERP = 3

@@ -8,17 +8,17 @@ from __future__ import annotations
 import ipaddress
 import os
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.idmap import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import (
     LEGACY_SPEC, HostIds, allocate_idmap, idmap_held, shared_idmap)
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import ORPHANED, cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_config import init_cmd_line, render_config
-from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils.network import (
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED, cgroup_layout
+from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import init_cmd_line, render_config
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._store.network import (
     CONTAINER_INTERFACE, NETWORK_NONE, HostNetwork, addresses_held, container_ipv4, hostname_file, hosts_file,
     missing_bridge_error, normalize_network, resolve_network)
-from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
     parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit)
 

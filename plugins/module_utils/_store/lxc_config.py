@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.dockerlite.core.plugins.module_utils.network import CONTAINER_INTERFACE, hwaddr_for
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import KNOWN_CAPABILITIES
+from ansible_collections.dockerlite.core.plugins.module_utils._store.network import CONTAINER_INTERFACE, hwaddr_for
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import KNOWN_CAPABILITIES
 
 # Docker's default bounding set (CapBnd 00000000a80425fb), kept with lxc.cap.keep so that a
 # capability a newer kernel adds is never granted by default; ``capabilities`` adds to it,

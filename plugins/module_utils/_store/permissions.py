@@ -25,7 +25,7 @@ import os
 import stat
 import struct
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
 
 # Where a container's mapped root must traverse: the store root and containers/.
 TRAVERSE_DIR_MODE = 0o711

@@ -8,10 +8,10 @@ from __future__ import annotations
 import posixpath
 import re
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc_attach import AttachClient
-from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     normalize_command, validate_container_name)
 
 SHELL = ['/bin/sh', '-c']

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils.image_manager import image_view, retired_actions
-from ansible_collections.dockerlite.core.plugins.module_utils.manager import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils.store import new_id, utc_now
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import image_view, retired_actions
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref, normalize_command, normalize_env, normalize_labels, validate_container_name)
 
 

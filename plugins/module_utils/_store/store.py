@@ -27,10 +27,10 @@ import secrets
 import stat
 import time
 
-from ansible_collections.dockerlite.core.plugins.module_utils import permissions
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import (
+from ansible_collections.dockerlite.core.plugins.module_utils._store import permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, StoreDataError, ValidationError)
-from ansible_collections.dockerlite.core.plugins.module_utils.validation import (
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     check_no_control_chars, validate_container_name)
 
 STORE_VERSION = 1

@@ -11,7 +11,7 @@ actions carried out so far, so that a failure half way reports what it changed.
 
 from __future__ import annotations
 
-from ansible_collections.dockerlite.core.plugins.module_utils.diff import DifferenceTracker
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.diff import DifferenceTracker
 
 
 class Manager:

@@ -35,9 +35,9 @@ import signal
 import sys
 import time
 
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import DockerliteError, MissingLibraryError
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, MissingLibraryError
 # The same optional import of python3-lxc as the LXC client's.
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import LXC_IMPORT_ERROR, _lxc
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LXC_IMPORT_ERROR, _lxc
 
 # Exit codes of the attached process when it fails before exec, as shells use them.
 EXIT_NOT_FOUND = 127

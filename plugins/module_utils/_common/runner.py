@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.dockerlite.core.plugins.module_utils.btrfs import BtrfsClient
-from ansible_collections.dockerlite.core.plugins.module_utils.errors import MissingLibraryError, as_dockerlite_error
-from ansible_collections.dockerlite.core.plugins.module_utils.lxc import LxcClient
-from ansible_collections.dockerlite.core.plugins.module_utils.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.btrfs import BtrfsClient
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
+    MissingLibraryError,
+    as_dockerlite_error,
+)
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LxcClient
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 DEFAULT_ROOT = '/var/lib/dockerlite'
 
