@@ -34,7 +34,7 @@ WORK_PHASES = ('create_start', 'rerun', 'stop', 'remove')
 def stack_default_parallel():
     """dockerlite_stack's default for parallel (the benchmark's task leaves it out), imported
     from the collection copy under test (``--build``, on sys.path)."""
-    from ansible_collections.dockerlite.core.plugins.module_utils.stack_manager import DEFAULT_PARALLEL
+    from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import DEFAULT_PARALLEL
 
     return DEFAULT_PARALLEL
 
