@@ -30,7 +30,10 @@ those host paths by design.
 
 The ``debian:python3`` image is imported from the tarball the ``connection_dockerlite``
 integration target caches (DLT_TEST_CACHE_DIR, default /var/cache/dockerlite-test), which
-``make test`` builds before this runs; set README_TEST_DEBIAN=skip to leave that playbook out.
+``make test`` builds before this runs: debootstrap and apt take a minute or more. With
+README_TEST_DEBOOTSTRAP=1 the README's own build playbook (a block of that section that
+builds debian:python3 with debootstrap and commits it) runs instead; README_TEST_DEBIAN=skip
+leaves the connection plugin playbook out.
 
 Environment: VENV (default .venv of the repository) gives ansible; README_TEST_KEEP=1 keeps the
 temporary directory (after the cleanup of mounts, loop devices and containers).
@@ -298,6 +301,31 @@ def fleet(run, blocks):
                           % [c['name'] for c in containers])
 
 
+def debian_image(run, blocks, heading):
+    """The debian:python3 image: built as the README says (README_TEST_DEBOOTSTRAP=1), else from the cache."""
+    builds = [code for head, kind, code in blocks
+              if head.startswith(heading) and kind == 'yaml' and 'debian:python3' in code and 'debootstrap' in code
+              and 'dockerlite_commit' in code]
+    if builds and os.environ.get('README_TEST_DEBOOTSTRAP') == '1':
+        run.sh('build debian:python3 as the README does', ['ansible-playbook', run.write(
+            'debian-build.yml', run.localize(builds[0]))], cwd=run.clone)
+        return
+    cache = os.path.join(os.environ.get('DLT_TEST_CACHE_DIR') or '/var/cache/dockerlite-test', DEBIAN_CACHE)
+    print('\n--- %s: debian:python3 imported from %s (README_TEST_DEBOOTSTRAP=1 builds it as the README says)'
+          % ('the README builds debian:python3 with debootstrap, which takes a minute or more' if builds
+             else 'the README does not build debian:python3', cache), flush=True)
+    if not os.path.isfile(cache):
+        raise ReadmeError('no %s: run tests/integration/run.sh connection_dockerlite first (it builds and caches '
+                          'the image), or set README_TEST_DEBIAN=skip' % cache)
+    importer = run.write('debian-image.yml', yaml.safe_dump([{
+        'name': 'The debian:python3 image the README uses (the connection_dockerlite target builds it)',
+        'hosts': 'localhost', 'gather_facts': False,
+        'vars': {'ansible_python_interpreter': '/usr/bin/python3'},
+        'tasks': [{'name': 'Import it', 'dockerlite.core.dockerlite_image': {
+            'name': 'debian:python3', 'source': 'archive', 'path': cache, 'root': run.store}}]}], sort_keys=False))
+    run.sh('import debian:python3', ['ansible-playbook', importer], cwd=run.clone)
+
+
 def provisioning(run, blocks):
     """*Provisioning the inside of a container*: inventory plugin commands, then the connection plugin playbook."""
     heading = 'Provisioning the inside'
@@ -314,17 +342,7 @@ def provisioning(run, blocks):
     if os.environ.get('README_TEST_DEBIAN') == 'skip':
         print('\n--- SKIPPED (README_TEST_DEBIAN=skip): the debian:python3 playbook', flush=True)
         return
-    cache = os.path.join(os.environ.get('DLT_TEST_CACHE_DIR') or '/var/cache/dockerlite-test', DEBIAN_CACHE)
-    if not os.path.isfile(cache):
-        raise ReadmeError('no %s: run tests/integration/run.sh connection_dockerlite first (it builds and caches '
-                          'the image), or set README_TEST_DEBIAN=skip' % cache)
-    importer = run.write('debian-image.yml', yaml.safe_dump([{
-        'name': 'The debian:python3 image the README uses (the connection_dockerlite target builds it)',
-        'hosts': 'localhost', 'gather_facts': False,
-        'vars': {'ansible_python_interpreter': '/usr/bin/python3'},
-        'tasks': [{'name': 'Import it', 'dockerlite.core.dockerlite_image': {
-            'name': 'debian:python3', 'source': 'archive', 'path': cache, 'root': run.store}}]}], sort_keys=False))
-    run.sh('import debian:python3', ['ansible-playbook', importer], cwd=run.clone)
+    debian_image(run, blocks, heading)
     playbook = run.write('provision.yml', run.localize(block(blocks, heading, 'yaml', 'ansible.builtin.add_host')))
     run.sh('connection plugin playbook', ['ansible-playbook', playbook], cwd=run.clone)
     motd = run.sh('read /etc/motd in the container', [
