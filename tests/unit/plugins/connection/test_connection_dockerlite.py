@@ -418,5 +418,7 @@ def loaded_connection():
 def test_pipelining_follows_ansible_pipelining_even_as_a_string(loaded_connection, monkeypatch, value, enabled):
     monkeypatch.delenv('ANSIBLE_PIPELINING', raising=False)
     conn = loaded_connection({} if value is None else {'ansible_pipelining': value})
+    # ansible-core 2.16's action plugins read this option; 2.17 and later ask is_pipelining_enabled(), which reads it.
     assert conn.get_option('pipelining') is enabled
-    assert conn.is_pipelining_enabled() is enabled
+    if hasattr(conn, 'is_pipelining_enabled'):
+        assert conn.is_pipelining_enabled() is enabled
