@@ -270,14 +270,23 @@ def modules_section(run, blocks):
             raise ReadmeError('the ad hoc command did not report the container stopped')
 
 
-def fleet(run, blocks):
-    """*Roles and playbooks*: the fleet command as written (syntax check), then for real on this host."""
+def fleet_command(blocks):
+    """The fleet command of *Roles and playbooks*, as an argv."""
     lines = commands(block(blocks, 'Roles and playbooks', 'sh', 'fleet.yml'))
     if len(lines) != 1:
         raise ReadmeError('README.md: expected one fleet command, found %r' % lines)
-    argv = shlex.split(lines[0])
-    run.sh('fleet command as written (its hosts are examples: syntax check)', argv + ['--syntax-check'],
-           cwd=run.clone)
+    return shlex.split(lines[0])
+
+
+def fleet_as_written(run, blocks):
+    """The fleet command as written, from the checkout; its hosts are examples, so a syntax check."""
+    run.sh('fleet command as written (its hosts are examples: syntax check)',
+           fleet_command(blocks) + ['--syntax-check'], cwd=run.clone)
+
+
+def fleet_here(run, blocks):
+    """The fleet command for real, on this host, with the example's group variables and busybox containers."""
+    argv = fleet_command(blocks)
     inventory_path = argv[argv.index('-i') + 1]
     with open(os.path.join(run.clone, inventory_path), encoding='utf-8') as handle:
         example = yaml.safe_load(handle)
@@ -365,10 +374,12 @@ def main():
         blocks = readme_blocks(text)
         collections = install_from_tarball(run, blocks, text)
         run.sh('install from a checkout', ['make', 'collection'], cwd=run.clone)
+        # The cheap checks first, so that a README that is wrong there fails in seconds.
+        fleet_as_written(run, blocks)
         store_by_hand(run, blocks)
         first_playbook(run, blocks, collections)
         modules_section(run, blocks)
-        fleet(run, blocks)
+        fleet_here(run, blocks)
         provisioning(run, blocks)
     except (ReadmeError, OSError, KeyError, ValueError, AttributeError, yaml.YAMLError) as exc:
         failed = exc
