@@ -10,8 +10,9 @@ The commands and playbooks are read from README.md itself (the fenced blocks und
 headings named below), so a README that drifts from the code fails here. What runs:
 
 * Install from a release tarball: ``ansible-galaxy collection build`` in a fresh clone, then
-  ``ansible-galaxy collection install`` of the file name the README gives, into a collections
-  path of this run; the first playbook then runs from outside the clone with that path.
+  ``ansible-galaxy collection install`` of the file name the README gives, as written, outside
+  the clone (HOME is this run's, so it lands in its ``~/.ansible/collections``); the first
+  playbook then runs from there.
 * Install from a checkout: ``make collection`` in the clone; every later command runs from
   the clone, where its ``ansible.cfg`` finds the copy.
 * The store set up by hand (*Requirements*), the first playbook (twice: the second run must
@@ -116,6 +117,9 @@ class Run:
         os.chmod(self.work, 0o711)
         self.store = os.path.join(self.work, 'store')
         self.clone = os.path.join(self.work, 'clone')
+        # A directory without an ansible.cfg, as a newcomer's own would be.
+        self.outside = os.path.join(self.work, 'elsewhere')
+        os.makedirs(self.outside)
         venv = os.environ.get('VENV', os.path.join(REPO, '.venv'))
         self.env = dict(os.environ)
         self.env.update({
@@ -230,20 +234,18 @@ def install_from_tarball(run, blocks, text):
     if not os.path.isfile(os.path.join(run.clone, names[0])):
         raise ReadmeError('README.md names %s, but the build made %s' % (
             names[0], [n for n in os.listdir(run.clone) if n.endswith('.tar.gz')]))
-    collections = os.path.join(run.work, 'collections')
-    run.sh('install the tarball', ['ansible-galaxy', 'collection', 'install', names[0], '-p', collections],
-           cwd=run.clone)
-    return collections
+    # Installed as written, from a directory without an ansible.cfg: into ~/.ansible/collections
+    # (this run's HOME), where ansible-playbook run from anywhere finds it.
+    shutil.copy(os.path.join(run.clone, names[0]), run.outside)
+    run.sh('install the tarball', ['ansible-galaxy', 'collection', 'install', names[0]], cwd=run.outside)
 
 
-def first_playbook(run, blocks, collections):
-    """*A first playbook*, from the tarball install, twice."""
+def first_playbook(run, blocks):
+    """*A first playbook*, with the collection installed from the tarball, twice."""
     playbook = run.write('first.yml', run.localize(block(blocks, 'A first playbook', 'yaml', '- name:')))
-    outside = os.path.join(run.work, 'elsewhere')
-    os.makedirs(outside)
-    argv = ['env', 'ANSIBLE_COLLECTIONS_PATH=' + collections, 'ansible-playbook', playbook] + run.extra_vars()
-    run.sh('first playbook (from the tarball)', argv, cwd=outside)
-    second = run.sh('first playbook again', argv, cwd=outside)
+    argv = ['ansible-playbook', playbook] + run.extra_vars()
+    run.sh('first playbook (from the tarball)', argv, cwd=run.outside)
+    second = run.sh('first playbook again', argv, cwd=run.outside)
     if recap_changed(second) != 0:
         raise ReadmeError('the README says a second run of the first playbook reports changed=0; it did not')
 
@@ -372,12 +374,12 @@ def main():
         with open(os.path.join(run.clone, 'README.md'), encoding='utf-8') as handle:
             text = handle.read()
         blocks = readme_blocks(text)
-        collections = install_from_tarball(run, blocks, text)
+        install_from_tarball(run, blocks, text)
         run.sh('install from a checkout', ['make', 'collection'], cwd=run.clone)
         # The cheap checks first, so that a README that is wrong there fails in seconds.
         fleet_as_written(run, blocks)
         store_by_hand(run, blocks)
-        first_playbook(run, blocks, collections)
+        first_playbook(run, blocks)
         modules_section(run, blocks)
         fleet_here(run, blocks)
         provisioning(run, blocks)
