@@ -13,7 +13,8 @@ VENV_STAMP := $(VENV)/.requirements-installed
 # the venv's python3.11 this way.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: all test venv collection sanity lint units integration integration-216 venv-216 clean
+.PHONY: all test venv collection sanity lint units integration integration-216 venv-216 units-216 sanity-216 \
+	readme-test clean
 
 all: test
 
@@ -23,10 +24,13 @@ test:
 	$(MAKE) venv
 	$(MAKE) collection
 	$(MAKE) sanity
+	$(MAKE) sanity-216
 	$(MAKE) lint
 	$(MAKE) units
+	$(MAKE) units-216
 	$(MAKE) integration
 	$(MAKE) integration-216
+	$(MAKE) readme-test
 
 venv: $(VENV_STAMP)
 
@@ -73,21 +77,46 @@ integration: venv collection
 	VENV=$(VENV) BUILD=$(BUILD) tests/integration/run.sh
 
 # The oldest ansible-core that meta/runtime.yml claims, in a venv of its own: the
-# targets where a raw Python exception could reach the user (2.16 prints a whole
-# traceback for one) run with its ansible-playbook too. The modules still run on
-# the managed host's /usr/bin/python3.
+# unit tests, the sanity tests below, and the integration targets where a raw Python
+# exception could reach the user (2.16 prints a whole traceback for one) run with it
+# too. The modules still run on the managed host's /usr/bin/python3.
 ANSIBLE_CORE_216_VENV ?= $(CURDIR)/.venv-2.16
 INTEGRATION_216_TARGETS ?= store_recovery
+# The stamp's name changes with the list of packages, so an older venv gets the new ones.
+VENV_216_STAMP := $(ANSIBLE_CORE_216_VENV)/.requirements-installed-pytest
 
-venv-216: $(ANSIBLE_CORE_216_VENV)/.requirements-installed
+venv-216: $(VENV_216_STAMP)
 
-$(ANSIBLE_CORE_216_VENV)/.requirements-installed:
+$(VENV_216_STAMP):
 	test -x $(ANSIBLE_CORE_216_VENV)/bin/python || $(PYTHON) -m venv $(ANSIBLE_CORE_216_VENV)
-	$(ANSIBLE_CORE_216_VENV)/bin/python -m pip install --quiet 'ansible-core==2.16.*'
+	$(ANSIBLE_CORE_216_VENV)/bin/python -m pip install --quiet 'ansible-core==2.16.*' pytest
 	touch $@
+
+units-216: venv-216 collection
+	cd $(COLLECTION_DIR) && PYTHONPATH=$(BUILD) $(ANSIBLE_CORE_216_VENV)/bin/python -m pytest -q tests/unit
+
+# ansible-test 2.16's own sanity tests, on the same copy, with the 2.16 venv first on
+# PATH: what ansible-core itself judges (validate-modules, ansible-doc, runtime-metadata,
+# import, compile, the code-smell tests). Left out are the tests that only run a
+# linter whose verdict does not depend on ansible-core, which `make sanity` already runs
+# (newer versions of the same tools); each costs a virtualenv, pylint minutes. The
+# get-pip stand-in is put in the cache under the name that this ansible-test's pip asks for.
+SANITY_216_SKIP ?= pylint pep8 yamllint changelog
+
+sanity-216: venv-216 collection
+	$(ANSIBLE_CORE_216_VENV)/bin/python tests/utils/get_pip.py --install-in-cache
+	cd $(COLLECTION_DIR) && PATH=$(ANSIBLE_CORE_216_VENV)/bin:$(PATH) ansible-test sanity --requirements \
+		--python 3.11 $(foreach test,$(SANITY_216_SKIP),--skip-test $(test))
 
 integration-216: venv-216 collection
 	VENV=$(ANSIBLE_CORE_216_VENV) BUILD=$(BUILD) tests/integration/run.sh $(INTEGRATION_216_TARGETS)
+
+# The README's commands, from a fresh clone of this repository (what is committed),
+# on a throwaway loopback store: install from a tarball and from the checkout, the
+# first playbook (twice), the Modules playbook and ad hoc command, the fleet command,
+# the inventory and connection plugin examples; see tests/readme/run_readme.py.
+readme-test: venv
+	VENV=$(VENV) $(VENV)/bin/python tests/readme/run_readme.py
 
 clean:
 	rm -rf $(BUILD) $(VENV) $(ANSIBLE_CORE_216_VENV) .ansible tests/output

@@ -22,6 +22,8 @@ description:
     must run as root. Containers on another host are out of reach; run the play on that host (for example with
     C(ansible-pull)).
   - The P(dockerlite.core.dockerlite#inventory) inventory plugin sets the variables this plugin reads for every container of a store.
+extends_documentation_fragment:
+  - connection_pipelining
 options:
   remote_addr:
     description:
@@ -67,7 +69,10 @@ notes:
     the busybox nor the Debian minbase image. A become password cannot be answered (no terminal is allocated) and
     fails the task with an error saying so.
   - A stopped, frozen or missing container fails the task as unreachable, with a message that says which.
-  - Pipelining is supported.
+  - Pipelining is supported and off by default, as for every connection; O(pipelining) turns it on, through
+    C(ansible_pipelining) (a string such as C(false) in an INI inventory counts as the boolean it spells),
+    C(ANSIBLE_PIPELINING) or the C([defaults]) or C([connection]) C(pipelining) setting. Without it, each module is
+    written into the container's remote temporary directory and run from there.
 seealso:
   - plugin: dockerlite.core.dockerlite
     plugin_type: inventory
@@ -110,7 +115,9 @@ import io
 import json
 import os
 import selectors
+import stat
 import subprocess
+import tempfile
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
@@ -177,6 +184,18 @@ def parse_state(text):
     """The state that ``lxc-info -s -H`` printed, named as the modules name it (running, frozen, stopped)."""
     state = text.strip()
     return STATE_NAMES.get(state, state.lower() or 'unknown')
+
+
+def fetched_mode(path):
+    """Mode for a fetched file at ``path``: that of the file it replaces, else 0666 less the umask, as open() gives."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        pass
+    # The umask can only be read by setting it; the worker running this is single-threaded.
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def run_streamed(argv, stdin=None, stdout=None, env=None):
@@ -354,15 +373,31 @@ class Connection(ConnectionBase):
         super().fetch_file(in_path, out_path)
         display.vvv('FETCH %s TO %s' % (in_path, out_path), host=self._container)
         b_out_path = to_bytes(out_path, errors='surrogate_or_strict')
+        # The bytes go to a temporary file beside the destination, renamed over it only once the
+        # read succeeded: a failed read leaves an existing local file as it was.
+        b_dir, b_name = os.path.split(b_out_path)
         try:
-            sink = open(b_out_path, 'wb')
+            fd, b_tmp_path = tempfile.mkstemp(dir=b_dir or b'.', prefix=b'.' + b_name + b'.', suffix=b'.part')
         except OSError as exc:
-            raise AnsibleError('dockerlite connection: cannot open %s for writing: %s' % (to_native(out_path), exc))
-        with sink:
-            rc, dummy, err = self._run(shell_argv(FETCH_SCRIPT, in_path), stdout=sink)
-        if rc != 0:
-            raise AnsibleError('dockerlite connection: failed to read %s in container %s (rc %d): %s'
-                               % (to_native(in_path), self._container, rc, to_text(err).strip()))
+            raise AnsibleError('dockerlite connection: cannot create a temporary file beside %s: %s'
+                               % (to_native(out_path), exc))
+        try:
+            with os.fdopen(fd, 'wb') as sink:
+                rc, dummy, err = self._run(shell_argv(FETCH_SCRIPT, in_path), stdout=sink)
+            if rc != 0:
+                raise AnsibleError('dockerlite connection: failed to read %s in container %s (rc %d): %s'
+                                   % (to_native(in_path), self._container, rc, to_text(err).strip()))
+            try:
+                os.chmod(b_tmp_path, fetched_mode(b_out_path))
+                os.replace(b_tmp_path, b_out_path)
+            except OSError as exc:
+                raise AnsibleError('dockerlite connection: cannot write %s: %s' % (to_native(out_path), exc))
+        except BaseException:
+            try:
+                os.unlink(b_tmp_path)
+            except OSError:
+                pass
+            raise
 
     def reset(self):
         """Nothing lives between commands: forget the check, so the next command makes it again."""

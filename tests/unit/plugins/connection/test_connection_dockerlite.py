@@ -319,3 +319,106 @@ def test_reset_checks_the_container_again(tmp_path, lxc_tools):
     assert not conn.connected
     with pytest.raises(AnsibleConnectionFailure, match='is frozen, not running'):
         conn.exec_command('true')
+
+
+# -- fetch_file replaces the destination only when the read succeeded --------------
+
+def test_fetch_file_failure_leaves_an_existing_local_file_intact(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    local = tmp_path / 'dest'
+    local.mkdir()
+    (local / 'back').write_bytes(b'what was there before\n')
+    with pytest.raises(AnsibleError, match='failed to read .*/missing in container web'):
+        conn.fetch_file(str(tmp_path / 'missing'), str(local / 'back'))
+    assert (local / 'back').read_bytes() == b'what was there before\n'
+    assert sorted(os.listdir(local)) == ['back']
+
+
+def test_fetch_file_failure_creates_nothing(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    local = tmp_path / 'dest'
+    local.mkdir()
+    with pytest.raises(AnsibleError, match='failed to read'):
+        conn.fetch_file(str(tmp_path / 'missing'), str(local / 'back'))
+    assert os.listdir(local) == []
+
+
+def test_fetch_file_interrupted_removes_its_temporary_file(tmp_path, lxc_tools, monkeypatch):
+    conn = connection(make_store(tmp_path))
+    (tmp_path / 'remote').write_bytes(b'new')
+    local = tmp_path / 'dest'
+    local.mkdir()
+    (local / 'back').write_bytes(b'old')
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt()
+    monkeypatch.setattr(plugin, 'run_streamed', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        conn.fetch_file(str(tmp_path / 'remote'), str(local / 'back'))
+    assert sorted(os.listdir(local)) == ['back']
+    assert (local / 'back').read_bytes() == b'old'
+
+
+def test_fetch_file_replaces_an_existing_file_keeping_its_mode(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    (tmp_path / 'remote').write_bytes(b'new content\n')
+    local = tmp_path / 'dest'
+    local.mkdir()
+    (local / 'back').write_bytes(b'old')
+    (local / 'back').chmod(0o640)
+    conn.fetch_file(str(tmp_path / 'remote'), str(local / 'back'))
+    assert (local / 'back').read_bytes() == b'new content\n'
+    assert stat.S_IMODE((local / 'back').stat().st_mode) == 0o640
+    assert sorted(os.listdir(local)) == ['back']
+
+
+def test_fetch_file_new_file_gets_the_mode_open_would_give(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    (tmp_path / 'remote').write_bytes(b'x')
+    old_umask = os.umask(0o027)
+    try:
+        conn.fetch_file(str(tmp_path / 'remote'), str(tmp_path / 'back'))
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / 'back').stat().st_mode) == 0o640
+
+
+def test_fetch_file_into_a_missing_directory_names_it(tmp_path, lxc_tools):
+    conn = connection(make_store(tmp_path))
+    (tmp_path / 'remote').write_bytes(b'x')
+    with pytest.raises(AnsibleError, match='cannot create a temporary file beside .*/no/such/dir/back'):
+        conn.fetch_file(str(tmp_path / 'remote'), str(tmp_path / 'no/such/dir/back'))
+
+
+# -- pipelining, resolved as the task executor resolves it --------------------------
+
+@pytest.fixture
+def loaded_connection():
+    """A Connection whose option definitions (its DOCUMENTATION with the pipelining fragment) are registered."""
+    from ansible import constants as C
+    from ansible.plugins.loader import fragment_loader
+    from ansible.utils.plugin_docs import get_docstring
+
+    name = 'dockerlite.core.dockerlite'
+    doc = get_docstring(plugin.__file__, fragment_loader, collection_name='dockerlite.core')[0]
+    C.config.initialize_plugin_configuration_definitions('connection', name, doc['options'])
+
+    def make(var_options):
+        conn = plugin.Connection(PlayContext())
+        conn._load_name = name
+        conn.set_options(var_options=var_options)
+        return conn
+    return make
+
+
+@pytest.mark.parametrize('value, enabled', [
+    (None, False), ('false', False), ('False', False), ('no', False), ('0', False), (False, False),
+    ('true', True), ('yes', True), (True, True),
+])
+def test_pipelining_follows_ansible_pipelining_even_as_a_string(loaded_connection, monkeypatch, value, enabled):
+    monkeypatch.delenv('ANSIBLE_PIPELINING', raising=False)
+    conn = loaded_connection({} if value is None else {'ansible_pipelining': value})
+    # ansible-core 2.16's action plugins read this option; 2.17 and later ask is_pipelining_enabled(), which reads it.
+    assert conn.get_option('pipelining') is enabled
+    if hasattr(conn, 'is_pipelining_enabled'):
+        assert conn.is_pipelining_enabled() is enabled
