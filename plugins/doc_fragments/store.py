@@ -39,6 +39,7 @@ notes:
     (C(changed), C(actions)).
 '''
 
+    # What every module declares; a module overrides the support levels that differ for it.
     ATTRIBUTES = r'''
 attributes:
   check_mode:
@@ -46,6 +47,11 @@ attributes:
     support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
     support: full
   platform:
     description: Target OS/families that can be operated against.
@@ -57,4 +63,18 @@ attributes:
     support: full
     membership:
       - dockerlite.core.dockerlite
+'''
+
+    # With ATTRIBUTES, for the modules that only read the store.
+    INFO_MODULE = r'''
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: N/A
+    details: The module changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+    details: The module changes nothing.
 '''

@@ -19,6 +19,11 @@ description:
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
+attributes:
+  idempotent:
+    support: full
+    details: A commit is skipped while the container's root filesystem is unchanged since the last commit to the same
+      name (btrfs generation) and the options are the same; a running container that writes anything changes it.
 options:
   container:
     description: Name of the container to commit.

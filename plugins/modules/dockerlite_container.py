@@ -33,6 +33,17 @@ description:
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
+attributes:
+  check_mode:
+    support: partial
+    details:
+      - Check mode plans with the same code as the real run and predicts its actions, diff and RV(container) (but
+        for C(pid), and the C(id), C(created) and C(disk_usage) of a container it would create).
+      - With O(detach=false) the command is not run, so its C(rc), output and whether it fails are not predicted.
+  idempotent:
+    support: partial
+    details: Not with O(state=restarted), which restarts every time, nor with O(detach=false), which runs the command
+      every time.
 options:
   name:
     description: Container name; letters, digits, V(_), V(.) and V(-), starting with a letter or digit, at most 64.
@@ -348,8 +359,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 container:
-  description: The container after the task; V(null) when absent. In check mode C(id), C(created) and C(pid) of a
-    container that would be created are V(null).
+  description: The container after the task; V(null) when absent. In check mode C(pid) is V(null), and so are C(id),
+    C(created) and C(disk_usage) of a container that would be created.
   returned: always
   type: dict
   contains:
@@ -389,9 +400,22 @@ container:
       description: Environment variables.
       type: dict
     mounts:
-      description: Bind mounts.
+      description: Bind mounts, in the order given.
       type: list
       elements: dict
+      contains:
+        source:
+          description: Path on the host.
+          type: str
+        target:
+          description: Path in the container.
+          type: str
+        read_only:
+          description: Whether the mount is read-only.
+          type: bool
+        idmap:
+          description: Whether the mount is idmapped (see O(mounts[].idmap)).
+          type: bool
     hostname:
       description: Host name, or V(null) for the container name.
       type: str
@@ -436,14 +460,39 @@ container:
         V(null) for a privileged container.
       type: dict
       sample: {uid: 1000000, gid: 1000000, size: 65536}
+      contains:
+        uid:
+          description: Host uid of the container's uid 0.
+          type: int
+        gid:
+          description: Host gid of the container's gid 0.
+          type: int
+        size:
+          description: How many ids are mapped.
+          type: int
     stop_signal:
       description: The signal sent to PID 1 for a graceful stop.
       type: str
     network:
-      description: The container's network; C(mode) V(none), or V(bridge) with C(bridge), C(ipv4) (the address with its
-        prefix, as allocated) and C(gateway) (or V(null)).
+      description: The container's network; C(mode) V(none) alone for a container without one.
       type: dict
       sample: {mode: bridge, bridge: dlbr0, ipv4: 10.213.0.2/24, gateway: 10.213.0.1}
+      contains:
+        mode:
+          description: V(none) (loopback only) or V(bridge).
+          type: str
+        bridge:
+          description: The host's bridge.
+          type: str
+          returned: in mode V(bridge)
+        ipv4:
+          description: The address with its prefix, as allocated.
+          type: str
+          returned: in mode V(bridge)
+        gateway:
+          description: The default route, or V(null).
+          type: str
+          returned: in mode V(bridge)
     ipv4:
       description: The container's IPv4 address without prefix, or V(null) in network mode V(none).
       type: str

@@ -17,12 +17,7 @@ description:
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
+  - dockerlite.core.store.info_module
 options:
   name:
     description: Name of the container. When not given, every container is returned.
@@ -94,11 +89,9 @@ exists:
 containers:
   description:
     - The containers, sorted by name; one or none when O(name) is given.
-    - Each also holds the runtime settings that M(dockerlite.core.dockerlite_container) returns (C(command), C(env),
-      C(mounts), C(hostname), C(memory), C(disk_limit), C(cpus), C(pids_limit), C(capabilities), C(cap_drop),
-      C(autostart), C(privileged), C(isolated_idmap), C(idmap), C(stop_signal), and C(network) where the container
-      has one). A container made before containers ran unprivileged by default shows C(privileged=true) and
-      C(idmap=null).
+    - Each has the keys of RV(dockerlite.core.dockerlite_container#module:container), built by the same code, plus
+      C(changes) with O(changes=true). A container made before containers ran unprivileged by default shows
+      C(privileged=true) and C(idmap=null); one made before networking shows C(network.mode=none).
   returned: always
   type: list
   elements: dict
@@ -125,20 +118,115 @@ containers:
     pid:
       description: Host PID of the container's PID 1, or V(null) when stopped.
       type: int
-    ipv4:
-      description: The container's IPv4 address without prefix, or V(null) when it has none (network mode V(none)).
+    rootfs:
+      description: Path of the container's writable subvolume.
       type: str
     created:
       description: Creation time, ISO 8601, UTC.
       type: str
-    rootfs:
-      description: Path of the container's writable subvolume.
+    command:
+      description: The command run as PID 1.
+      type: list
+      elements: str
+    env:
+      description: Environment variables.
+      type: dict
+    mounts:
+      description: Bind mounts, in the order given.
+      type: list
+      elements: dict
+      contains:
+        source:
+          description: Path on the host.
+          type: str
+        target:
+          description: Path in the container.
+          type: str
+        read_only:
+          description: Whether the mount is read-only.
+          type: bool
+        idmap:
+          description: Whether the mount is idmapped (see M(dockerlite.core.dockerlite_container)).
+          type: bool
+    hostname:
+      description: Host name, or V(null) for the container name.
       type: str
+    memory:
+      description: Memory limit in bytes, or V(null).
+      type: int
+    disk_limit:
+      description: Disk limit in bytes (what the container may write on top of its image), or V(null).
+      type: int
     disk_usage:
       description: Bytes only this container's root filesystem holds (btrfs qgroup exclusive bytes, read after a
         sync), which C(disk_limit) counts; V(null) when btrfs quotas are off on the store's filesystem.
       type: int
       sample: 1052672
+    cpus:
+      description: CPU limit, or V(null).
+      type: float
+    pids_limit:
+      description: Process limit, or V(null).
+      type: int
+    capabilities:
+      description: Capabilities added to the default bounding set.
+      type: list
+      elements: str
+    cap_drop:
+      description: Capabilities taken out of the default bounding set.
+      type: list
+      elements: str
+    autostart:
+      description: Whether C(lxc.start.auto) is set.
+      type: bool
+    privileged:
+      description: Whether the container runs privileged (without a user namespace).
+      type: bool
+    isolated_idmap:
+      description: Whether an unprivileged container has host ids of its own.
+      type: bool
+    idmap:
+      description: The host uid and gid that the container's uid and gid 0 map to, and how many ids are mapped;
+        V(null) for a privileged container.
+      type: dict
+      sample: {uid: 1000000, gid: 1000000, size: 65536}
+      contains:
+        uid:
+          description: Host uid of the container's uid 0.
+          type: int
+        gid:
+          description: Host gid of the container's gid 0.
+          type: int
+        size:
+          description: How many ids are mapped.
+          type: int
+    stop_signal:
+      description: The signal sent to PID 1 for a graceful stop.
+      type: str
+    network:
+      description: The container's network; C(mode) V(none) alone for a container without one.
+      type: dict
+      sample: {mode: bridge, bridge: dlbr0, ipv4: 10.213.0.2/24, gateway: 10.213.0.1}
+      contains:
+        mode:
+          description: V(none) (loopback only) or V(bridge).
+          type: str
+        bridge:
+          description: The host's bridge.
+          type: str
+          returned: in mode V(bridge)
+        ipv4:
+          description: The address with its prefix, as allocated.
+          type: str
+          returned: in mode V(bridge)
+        gateway:
+          description: The default route, or V(null).
+          type: str
+          returned: in mode V(bridge)
+    ipv4:
+      description: The container's IPv4 address without prefix, or V(null) in network mode V(none).
+      type: str
+      sample: 10.213.0.2
     changes:
       description:
         - What changed relative to the image, see the notes; V(null) when the image no longer exists.

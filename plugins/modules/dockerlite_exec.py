@@ -21,11 +21,18 @@ extends_documentation_fragment:
   - dockerlite.core.store.attributes
 attributes:
   check_mode:
-    support: full
-    details: In check mode the command is not run; the task reports that it would run (changed), unless O(creates)
-      or O(removes) say it need not, which are tested in the container in check mode too.
+    support: partial
+    details:
+      - The command is not run in check mode. The task predicts only whether it would run (changed, RV(actions)); since
+        O(creates) and O(removes) are tested inside the container in check mode too, that prediction is the real
+        run's. What the command would do, its C(rc), output and whether it would fail cannot be predicted.
   diff_mode:
-    support: none
+    support: N/A
+    details: The module cannot know what a command changes, so there is nothing to diff.
+  idempotent:
+    support: N/A
+    details: Whether running the command again changes anything depends on the command; with O(creates) or
+      O(removes) the second run is skipped and reports no change.
 options:
   container:
     description: Name of the container. It must be running; a stopped, frozen or missing container is an error.

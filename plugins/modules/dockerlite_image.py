@@ -20,6 +20,10 @@ description:
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
+attributes:
+  idempotent:
+    support: partial
+    details: Not with O(force=true), which rebuilds the image every time.
 options:
   name:
     description:

@@ -15,12 +15,7 @@ description:
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
+  - dockerlite.core.store.info_module
 options:
   name:
     description:

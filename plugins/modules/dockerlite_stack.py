@@ -33,6 +33,17 @@ description:
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
+attributes:
+  check_mode:
+    support: partial
+    details:
+      - Check mode plans every member with the same code as the real run and predicts its actions, diff and results
+        (but for the ids, creation times and pids of containers it would create).
+      - The command of a member with O(containers[].detach=false) is not run, so its C(rc), output and whether it
+        fails are not predicted.
+  idempotent:
+    support: partial
+    details: Not for members with O(containers[].state=restarted) or O(containers[].detach=false).
 options:
   name:
     description: Stack name; letters, digits, V(_), V(.) and V(-), starting with a letter or digit, at most 64.
@@ -249,21 +260,222 @@ stack:
 containers:
   description:
     - One result per container the task converged, listed members first, in their order, then the unlisted members
-      that were removed; each is what M(dockerlite.core.dockerlite_container) returns (C(container), C(actions),
-      C(changed), and C(rc), C(stdout), C(stderr) of a one-off run) plus C(name).
-    - After a failure, C(actions) holds what was done; the failed member has C(failed) and C(msg).
+      that were removed; each is what M(dockerlite.core.dockerlite_container) returns, plus C(name).
+    - After a failure, C(actions) holds what was done; the failed member has C(failed), C(msg) and the details of the
+      error (such as C(cmd), C(rc), C(stdout), C(stderr) of a failed command).
   returned: always
   type: list
   elements: dict
   sample: [{name: shop-web, changed: true, actions: [create, start], container: {name: shop-web, state: running}}]
+  contains:
+    name:
+      description: Container name.
+      type: str
+    changed:
+      description: Whether the task changed (or would change, in check mode) this container.
+      type: bool
+    actions:
+      description: What the task did to this container (or would do, in check mode), in order; see
+        RV(dockerlite.core.dockerlite_container#module:actions).
+      type: list
+      elements: str
+      sample: [create, start]
+    container:
+      description: The container after the task, as RV(dockerlite.core.dockerlite_container#module:container);
+        V(null) when absent. In check mode C(pid) is V(null), and so are C(id), C(created) and C(disk_usage) of a
+        container that would be created.
+      type: dict
+      contains:
+        name:
+          description: Container name.
+          type: str
+        id:
+          description: Container id (64 hex digits).
+          type: str
+        image:
+          description: The image (V(name:tag)) the container was created from.
+          type: str
+        image_id:
+          description: Id of that image.
+          type: str
+        state:
+          description:
+            - V(running), V(stopped), V(frozen), or V(orphaned).
+            - V(orphaned) means that the container's LXC monitor died and left its processes (C(pid) is then its
+              surviving PID 1) or its cgroups behind. Any run of M(dockerlite.core.dockerlite_container) on it kills
+              them first (action V(kill_orphan)), then converges as from V(stopped).
+          type: str
+        pid:
+          description: Host PID of the container's PID 1, or V(null) when stopped.
+          type: int
+        rootfs:
+          description: Path of the container's writable subvolume.
+          type: str
+        created:
+          description: Creation time, ISO 8601, UTC.
+          type: str
+        command:
+          description: The command run as PID 1.
+          type: list
+          elements: str
+        env:
+          description: Environment variables.
+          type: dict
+        mounts:
+          description: Bind mounts, in the order given.
+          type: list
+          elements: dict
+          contains:
+            source:
+              description: Path on the host.
+              type: str
+            target:
+              description: Path in the container.
+              type: str
+            read_only:
+              description: Whether the mount is read-only.
+              type: bool
+            idmap:
+              description: Whether the mount is idmapped (see O(containers[].mounts[].idmap)).
+              type: bool
+        hostname:
+          description: Host name, or V(null) for the container name.
+          type: str
+        memory:
+          description: Memory limit in bytes, or V(null).
+          type: int
+        disk_limit:
+          description: Disk limit in bytes (what the container may write on top of its image), or V(null).
+          type: int
+        disk_usage:
+          description:
+            - Bytes only this container's root filesystem holds (btrfs qgroup exclusive bytes), which C(disk_limit)
+              counts; V(null) when btrfs quotas are off on the store's filesystem.
+            - In check mode, the current usage of an existing container; V(null) for one that would be created.
+          type: int
+          sample: 1052672
+        cpus:
+          description: CPU limit, or V(null).
+          type: float
+        pids_limit:
+          description: Process limit, or V(null).
+          type: int
+        capabilities:
+          description: Capabilities added to the default bounding set.
+          type: list
+          elements: str
+        cap_drop:
+          description: Capabilities taken out of the default bounding set.
+          type: list
+          elements: str
+        autostart:
+          description: Whether C(lxc.start.auto) is set.
+          type: bool
+        privileged:
+          description: Whether the container runs privileged (without a user namespace).
+          type: bool
+        isolated_idmap:
+          description: Whether an unprivileged container has host ids of its own.
+          type: bool
+        idmap:
+          description: The host uid and gid that the container's uid and gid 0 map to, and how many ids are mapped;
+            V(null) for a privileged container.
+          type: dict
+          sample: {uid: 1000000, gid: 1000000, size: 65536}
+          contains:
+            uid:
+              description: Host uid of the container's uid 0.
+              type: int
+            gid:
+              description: Host gid of the container's gid 0.
+              type: int
+            size:
+              description: How many ids are mapped.
+              type: int
+        stop_signal:
+          description: The signal sent to PID 1 for a graceful stop.
+          type: str
+        network:
+          description: The container's network; C(mode) V(none) alone for a container without one.
+          type: dict
+          sample: {mode: bridge, bridge: dlbr0, ipv4: 10.213.0.2/24, gateway: 10.213.0.1}
+          contains:
+            mode:
+              description: V(none) (loopback only) or V(bridge).
+              type: str
+            bridge:
+              description: The host's bridge.
+              type: str
+              returned: in mode V(bridge)
+            ipv4:
+              description: The address with its prefix, as allocated.
+              type: str
+              returned: in mode V(bridge)
+            gateway:
+              description: The default route, or V(null).
+              type: str
+              returned: in mode V(bridge)
+        ipv4:
+          description: The container's IPv4 address without prefix, or V(null) in network mode V(none).
+          type: str
+          sample: 10.213.0.2
+    rc:
+      description: Exit code of the command of a one-off run.
+      returned: for a member with O(containers[].detach=false), not in check mode
+      type: int
+    stdout:
+      description: Standard output of the command of a one-off run.
+      returned: for a member with O(containers[].detach=false), not in check mode
+      type: str
+    stderr:
+      description: Standard error of the command of a one-off run.
+      returned: for a member with O(containers[].detach=false), not in check mode
+      type: str
+    stdout_lines:
+      description: C(stdout) split into lines.
+      returned: for a member with O(containers[].detach=false), not in check mode
+      type: list
+      elements: str
+    stderr_lines:
+      description: C(stderr) split into lines.
+      returned: for a member with O(containers[].detach=false), not in check mode
+      type: list
+      elements: str
+    failed:
+      description: Set when this member failed.
+      returned: for a member that failed
+      type: bool
+    msg:
+      description: Why this member failed.
+      returned: for a member that failed
+      type: str
 actions:
-  description: What the task did (or would do in check mode), member by member in the order of O(containers), then
-    the record of the stack (V(record) when it was written, V(remove) when it was deleted).
+  description:
+    - What the task did (or would do in check mode), member by member in the order of O(containers), as
+      V(<action> <container>) (the actions of M(dockerlite.core.dockerlite_container)); then the record of the stack,
+      V(record stack <stack>) when it was written, V(remove stack <stack>) when it was deleted.
+    - Strings, as in every other module; RV(action_details) has the same actions as dictionaries.
+  returned: always
+  type: list
+  elements: str
+  sample: [create shop-web, start shop-web, record stack shop]
+action_details:
+  description: The same actions as RV(actions), in the same order, each as a dictionary.
   returned: always
   type: list
   elements: dict
   sample: [{what: container, name: shop-web, action: create}, {what: container, name: shop-web, action: start},
            {what: stack, name: shop, action: record}]
+  contains:
+    what:
+      description: V(container) or V(stack).
+      type: str
+    name:
+      description: Name of the container or stack.
+      type: str
+    action:
+      description: The action, such as V(create) or V(start) for a container, V(record) or V(remove) for the stack.
+      type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

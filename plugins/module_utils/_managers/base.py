@@ -1,12 +1,21 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""The plan-then-execute skeleton every manager shares.
+"""The plan-then-apply shape every manager shares.
 
-A manager compares desired with actual, appends to ``actions`` what must happen and
-records the comparison in ``tracker``. In check mode it stops there: the plan is the
-answer, computed by the same code the real run uses. In a real run ``done`` lists the
-actions carried out so far, so that a failure half way reports what it changed.
+A run has four steps, the same in every manager:
+
+1. ``validate()`` checks the task's options before the store is touched and returns
+   them normalised (the *request*); a bad value fails here, naming it.
+2. ``plan(request)`` compares desired with actual inside a store session: it appends to
+   ``actions`` what must happen and records the comparison in ``tracker`` (the diff). It
+   changes nothing, so check mode stops after it: the plan is the answer, computed by
+   the same code the real run uses.
+3. ``apply()`` (not in check mode) carries the actions out in order, each through the
+   manager's ``apply_<action>`` method, and records each in ``done`` as it completes, so
+   that a failure half way reports what it changed.
+4. ``report()`` builds the module's result: ``changed`` and ``actions`` from the plan,
+   ``diff`` from the tracker, plus the object's view.
 """
 
 from __future__ import annotations
@@ -15,6 +24,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.diff imp
 
 
 class Manager:
+    # The session of an info manager reads as check mode does (no store is made, nothing is tightened).
+    read_only = False
+
     def __init__(self, params, store, check_mode=False):
         self.params = params
         self.store = store
@@ -23,6 +35,37 @@ class Manager:
         self.tracker = DifferenceTracker()
         self.warnings = []
         self.done = []
+
+    def run(self):
+        """validate, then in one store session plan, apply (outside check mode) and report."""
+        request = self.validate()
+        with self.store.session(self.check_mode or self.read_only):
+            self.plan(request)
+            if not self.check_mode:
+                self.apply()
+            return self.report()
+
+    def validate(self):
+        """The task's options, checked and normalised; nothing is read from the store."""
+        raise NotImplementedError
+
+    def plan(self, request):
+        """Fill ``actions`` and ``tracker`` from the store as it is; change nothing."""
+        raise NotImplementedError
+
+    def apply(self):
+        """Carry out the planned actions in order, recording each in ``done``.
+
+        ``apply_<action>()`` does one action; it may return the names of what it did
+        when that differs from the action itself (a retired tag may touch several images).
+        """
+        for action in self.actions:
+            did = getattr(self, 'apply_' + action)()
+            self.done.extend([action] if did is None else did)
+
+    def report(self):
+        """The module's result; see ``result``."""
+        raise NotImplementedError
 
     def completed(self):
         """The actions carried out so far (reported with a failure)."""

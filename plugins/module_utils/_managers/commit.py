@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import image_view, retired_actions
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import RetiresTag, image_view
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
@@ -22,20 +22,25 @@ def compared(image, generation=None):
             'container_generation': generation if generation is not None else image.get('container_generation')}
 
 
-class CommitManager(Manager):
-    def run(self):
+class CommitManager(RetiresTag, Manager):
+    """dockerlite_commit: plan a commit (nothing when the image is up to date), then take the snapshot."""
+
+    def validate(self):
         params = self.params
         name = validate_container_name(params['container'], 'container')
         ref = image_ref(params['image'])
         given = {'command': normalize_command(params['command']), 'env': normalize_env(params['env']),
                  'labels': normalize_labels(params['labels'])}
-        with self.store.session(self.check_mode):
-            container = self.store.get_container(name)
-            if container is None:
-                raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
-            return self._commit(ref, container, given)
+        return name, ref, given
 
-    def _commit(self, ref, container, given):
+    def plan(self, request):
+        name, ref, given = request
+        container = self.store.get_container(name)
+        if container is None:
+            raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
+        self._plan_commit(ref, container, given)
+
+    def _plan_commit(self, ref, container, given):
         spec, defaults = container['spec'], container['image_defaults']
         meta = {
             'id': new_id(), 'name': ref, 'parent': container['image_id'], 'source': 'commit',
@@ -54,18 +59,19 @@ class CommitManager(Manager):
                       and all(existing.get(key) == meta[key] for key in ('command', 'env', 'labels')))
         self.tracker.add('image', compared(existing), compared(meta, generation) if not up_to_date
                          else compared(existing))
+        # Until it is committed the image has no id, rootfs or creation time to show.
+        self._planned = {'image': existing if up_to_date else dict(meta, id=None, created=None, rootfs=None),
+                         'container': container, 'meta': meta}
         if up_to_date:
-            return self.result(image=image_view(self.store, existing))
+            return
         self.actions.append('commit')
-        if existing:
-            self.actions.append('untag_previous' if self.store.containers_using(existing['id'])
-                                else 'remove_previous')
-        if self.check_mode:
-            return self.result(image=image_view(self.store, dict(meta, id=None, created=None, rootfs=None)))
-        image = self._snapshot(container, meta)
-        self.done.append('commit')
-        self.done.extend(retired_actions(self.store.retire_tag(ref, keep=image['id'])))
-        return self.result(image=image_view(self.store, image))
+        self._plan_retire(existing)
+
+    def apply_commit(self):
+        self._planned['image'] = self._snapshot(self._planned['container'], self._planned['meta'])
+
+    def report(self):
+        return self.result(image=image_view(self.store, self._planned['image']))
 
     def _snapshot(self, container, meta):
         """Take the snapshot, with a running container frozen for that instant if ``pause``."""

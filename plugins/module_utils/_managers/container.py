@@ -153,10 +153,33 @@ def final_state(actual, actions):
     return state
 
 
+def container_view(store, meta, state, pid):
+    """The ``container`` return value (of dockerlite_container, its info module and the stack's members).
+
+    ``meta`` is a container's metadata, or the one a check run plans for a container it
+    would create (which has no ``rootfs`` yet, so no id, creation time or disk usage).
+    Every key is always there: spec keys a container made by an earlier release lacks
+    take the value they have for it.
+    """
+    made = 'rootfs' in meta
+    view = dict(SPEC_DEFAULTS, network=dict(NETWORK_NONE), **LEGACY_SPEC)
+    view.update(meta['spec'])
+    view['mounts'] = [dict({'idmap': False}, **mount) for mount in view['mounts'] or ()]
+    view.update({
+        'name': meta['name'], 'id': meta['id'] if made else None, 'image': meta['image'],
+        'image_id': meta['image_id'], 'state': state, 'pid': pid,
+        'rootfs': store.container_paths(meta['name'])['rootfs'], 'created': meta['created'] if made else None,
+        'idmap': meta.get('idmap'), 'ipv4': container_ipv4(view['network']),
+        # Only an existing container has a rootfs to measure.
+        'disk_usage': store.container_disk_usage(meta['name']) if made else None,
+    })
+    return view
+
+
 class ContainerManager(Manager):
     """Converges one container: validate(), then in a store session plan(), apply() and report().
 
-    run() does all four for the module. A caller converging several containers in one
+    run() (Manager's) does all four for the module. A caller converging several containers in one
     store session (dockerlite_stack) calls them itself, one manager per container, and may
     apply the planned actions piecewise. ``host_network`` reads the host's bridges
     (HostNetwork unless the caller gives another object with a ``bridge(name)`` method);
@@ -175,6 +198,7 @@ class ContainerManager(Manager):
         self.reserved_idmaps = {}
         self._bridges = {}
         self._planned = None
+        self.run_result = None
 
     def _given(self):
         params = self.params
@@ -213,20 +237,14 @@ class ContainerManager(Manager):
         ref = image_ref(self.params['image']) if self.params['image'] else None
         return name, ref, self._given()
 
-    def run(self):
-        name, ref, given = self.validate()
-        with self.store.session(self.check_mode):
-            return self.converge(name, ref, given)
-
-    def converge(self, name, ref, given):
-        """Plan, apply and report one container; the store session must be open."""
-        self.plan(name, ref, given)
-        return self.report(self.apply())
-
     # -- planning ---------------------------------------------------------
 
-    def plan(self, name, ref, given):
-        """Fill ``actions`` and the diff for container ``name``; change nothing (the store session must be open)."""
+    def plan(self, request):
+        """Fill ``actions`` and the diff for the container of ``request`` (what validate() returned); change nothing.
+
+        The store session must be open.
+        """
+        name, ref, given = request
         if self.params['state'] == 'absent':
             # Needs only the directory, so that a container with damaged metadata can be removed.
             exists = self.store.container_exists(name)
@@ -434,7 +452,7 @@ class ContainerManager(Manager):
     def apply(self, actions=None):
         """Carry out the planned actions, or ``actions`` (some of them, in order); nothing in check mode.
 
-        Returns the result of a ``run`` action (or the error it raised), else None.
+        Returns the result of a ``run`` action (or the error it raised), else None; report() shows it.
         """
         if self.check_mode:
             return None
@@ -475,18 +493,20 @@ class ContainerManager(Manager):
                     # (changed, actions) along with the failure instead of losing it.
                     run_result = exc
             self.done.append(action)
+        self.run_result = run_result
         return run_result
 
     def report(self, run_result=None):
         """The module's result for the planned container, as it is now (as it would be, in check mode)."""
+        run_result = self.run_result if run_result is None else run_result
         name, meta = self._planned['name'], self._planned['meta']
         extra = {}
         if self.check_mode or not self.store.get_container(name):
             state = self.tracker.diff()['after']['state']
-            container = None if state == 'absent' else self._view(meta, state, None)
+            container = None if state == 'absent' else container_view(self.store, meta, state, None)
         else:
             state, pid = self.store.lxc.status(name)
-            container = self._view(self.store.get_container(name), state, pid)
+            container = container_view(self.store, self.store.get_container(name), state, pid)
         if isinstance(run_result, DockerliteError):
             details = dict(run_result.details)
             stdout, stderr = details.pop('stdout', ''), details.pop('stderr', '')
@@ -502,17 +522,3 @@ class ContainerManager(Manager):
                     meta['spec']['command'], name, rc,
                     ' (255 can also mean that LXC could not run it)' if rc == 255 else '')
         return self.result(container=container, **extra)
-
-    def _view(self, meta, state, pid):
-        view = {'name': meta['name'], 'id': meta['id'] if not self.check_mode or 'rootfs' in meta else None,
-                'image': meta['image'], 'image_id': meta['image_id'], 'state': state, 'pid': pid,
-                'rootfs': self.store.container_paths(meta['name'])['rootfs'],
-                'created': meta['created'] if not self.check_mode or 'rootfs' in meta else None}
-        view.update(LEGACY_SPEC)
-        view.update(meta['spec'])
-        view['idmap'] = meta.get('idmap')
-        view.setdefault('network', dict(NETWORK_NONE))
-        view['ipv4'] = container_ipv4(view['network'])
-        # Only an existing container has a rootfs to measure (the planned one of a check run has none).
-        view['disk_usage'] = self.store.container_disk_usage(meta['name']) if 'rootfs' in meta else None
-        return view

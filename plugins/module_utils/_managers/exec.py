@@ -77,40 +77,68 @@ def execution_env(container_env, given_env):
 
 
 class ExecManager(Manager):
-    def run(self):
+    """dockerlite_exec: plan whether the command runs (creates/removes), then run it.
+
+    Only the lookup of the container holds the store lock: a long command must not hold
+    up the other modules, so run() takes the session for that step alone.
+    """
+
+    def validate(self):
         params = self.params
-        name = validate_container_name(params['container'], 'container')
-        argv = exec_argv(params['argv'], params['command'])
-        env = normalize_exec_env(params['env'])
-        chdir = container_path(params['chdir'], 'chdir', '/')
-        creates = container_path(params['creates'], 'creates', chdir)
-        removes = container_path(params['removes'], 'removes', chdir)
-        user, group = parse_user(params['user'])
+        request = {'name': validate_container_name(params['container'], 'container'),
+                   'argv': exec_argv(params['argv'], params['command']), 'env': normalize_exec_env(params['env'])}
+        request['chdir'] = chdir = container_path(params['chdir'], 'chdir', '/')
+        request['creates'] = container_path(params['creates'], 'creates', chdir)
+        request['removes'] = container_path(params['removes'], 'removes', chdir)
+        request['user'], request['group'] = parse_user(params['user'])
         timeout = params['timeout']
         if timeout is not None and timeout <= 0:
             raise ValidationError('timeout %s must be a positive number of seconds' % timeout)
-        # The lock only for the lookup: a long command must not hold up the other modules.
+        return request
+
+    def run(self):
+        request = self.validate()
+        name = request['name']
         with self.store.session(check_mode=True):
             container = self.store.get_container(name)
             if container is None:
                 raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
             state = self.store.lxc.status(name)[0]
+        self.plan(dict(request, container=container, state=state))
+        if not self.check_mode:
+            self.apply()
+        return self.report()
+
+    def plan(self, request):
+        """``exec`` unless creates/removes (tested inside the container, in check mode too) say it need not run."""
+        name, state = request['name'], request['state']
         if state != 'running':
             raise DockerliteError('container %s is %s; dockerlite_exec needs it running (dockerlite_container '
                                   'state: started)' % (name, state), state=state)
-        attach = AttachClient(self.store.containers_dir)
-        skip = self._skip_reason(attach, name, creates, removes)
-        if skip:
-            return self._report(argv, None, msg=skip)
-        self.actions.append('exec')
-        if self.check_mode:
-            return self._report(argv, None, msg='Command would have run if not in check mode')
+        self._request = request
+        self._attach = AttachClient(self.store.containers_dir)
+        self._outcome = None
+        self._skip = self._skip_reason(self._attach, name, request['creates'], request['removes'])
+        if not self._skip:
+            self.actions.append('exec')
+
+    def apply_exec(self):
+        request, params = self._request, self.params
         stdin = params['stdin']
         if stdin is not None:
             stdin = (stdin + '\n' if params['stdin_add_newline'] else stdin).encode('utf-8', 'surrogateescape')
-        outcome = attach.run(name, argv, execution_env(container['spec'].get('env'), env), cwd=chdir,
-                             user=user, group=group, stdin=stdin, timeout=timeout)
-        return self._report(argv, outcome, container=name)
+        self._outcome = self._attach.run(
+            request['name'], request['argv'], execution_env(request['container']['spec'].get('env'), request['env']),
+            cwd=request['chdir'], user=request['user'], group=request['group'], stdin=stdin,
+            timeout=params['timeout'])
+
+    def report(self):
+        argv = self._request['argv']
+        if self._skip:
+            return self._report(argv, None, msg=self._skip)
+        if self._outcome is None:
+            return self._report(argv, None, msg='Command would have run if not in check mode')
+        return self._report(argv, self._outcome, container=self._request['name'])
 
     def _skip_reason(self, attach, name, creates, removes):
         """Why the command need not run, from creates/removes tested inside the container."""

@@ -64,34 +64,61 @@ def compared(image):
             'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {}}
 
 
-class ImageManager(Manager):
-    def run(self):
-        params = self.params
-        ref = image_ref(params['name'])
-        given = {'command': normalize_command(params['command']), 'env': normalize_env(params['env']),
-                 'labels': normalize_labels(params['labels'])}
-        with self.store.session(self.check_mode):
-            current = self.store.find_image(ref)
-            if params['state'] == 'absent':
-                return self._absent(ref, current)
-            return self._present(ref, current, given)
+class RetiresTag:
+    """The last step of a build or commit: the tag moves to the new image, older holders are retired."""
 
-    def _absent(self, ref, current):
-        if current is None:
-            return self._absent_damaged(ref)
+    def _plan_retire(self, current):
+        """Plan what happens to ``current``, the image that holds the tag now (if any)."""
+        if current:
+            self.actions.append('untag_previous' if self.store.containers_using(current['id']) else 'remove_previous')
+
+    def _retire(self):
+        """What Store.retire_tag did; more than planned only if a killed run left several holders."""
+        image = self._planned['image']
+        return retired_actions(self.store.retire_tag(image['name'], keep=image['id']))
+
+    def apply_untag_previous(self):
+        return self._retire()
+
+    def apply_remove_previous(self):
+        return self._retire()
+
+
+class ImageManager(RetiresTag, Manager):
+    """dockerlite_image: plan a build, a metadata update or a removal, then carry it out."""
+
+    def validate(self):
+        params = self.params
+        return image_ref(params['name']), {'command': normalize_command(params['command']),
+                                           'env': normalize_env(params['env']),
+                                           'labels': normalize_labels(params['labels'])}
+
+    def plan(self, request):
+        ref, given = request
+        # image: what RV(image) shows (the planned image until apply makes it); remove: the ids to delete.
+        self._planned = {'image': None, 'remove': [], 'changes': None, 'build': None}
+        current = self.store.find_image(ref)
+        if self.params['state'] == 'absent':
+            if current is None:
+                self._plan_absent_damaged(ref)
+            else:
+                self._plan_absent(ref, current)
+        elif current is None or self.params['force']:
+            self._plan_build(ref, current, given)
+        else:
+            self._plan_present(ref, current, given)
+
+    def _plan_absent(self, ref, current):
         if current:
             users = self.store.containers_using(current['id'])
             if users and not self.params['force']:
                 raise DockerliteError('image %s is in use by container(s) %s; remove them first or set force: true '
                                       '(their data is kept either way)' % (ref, ', '.join(users)), containers=users)
             self.actions.append('remove')
+            self._planned['remove'].append(current['id'])
         self.tracker.add('image', compared(current), compared(None))
-        if self.actions and not self.check_mode:
-            self.store.remove_image(current['id'])
-            self.done.append('remove')
-        return self.result(image=None)
 
-    def _absent_damaged(self, ref):
+    def _plan_absent_damaged(self, ref):
         """Remove the damaged images that ``name`` names (by id, or by their still readable name)."""
         damaged = self.store.damaged_images(self.params['name'])
         if self.params['name'] != ref:
@@ -99,17 +126,11 @@ class ImageManager(Manager):
         for image_id in damaged:
             self.warnings.append('removing damaged image %s (%s)' % (image_id, self.store.image_dir(image_id)))
             self.actions.append('remove')
+            self._planned['remove'].append(image_id)
         self.tracker.add('image', compared(None) if not damaged else {'state': 'damaged'}, compared(None))
-        if not self.check_mode:
-            for image_id in damaged:
-                self.store.remove_image(image_id)
-                self.done.append('remove')
-        return self.result(image=None)
 
-    def _present(self, ref, current, given):
+    def _plan_present(self, ref, current, given):
         params = self.params
-        if current is None or params['force']:
-            return self._build(ref, current, given)
         changes = {key: value for key, value in given.items() if value is not None and value != current.get(key)}
         if params['source'] and params['source'] != current.get('source'):
             self.warnings.append('image %s exists (source %s); source %s is used only to build a missing image or '
@@ -118,12 +139,9 @@ class ImageManager(Manager):
         self.tracker.add('image', compared(current), compared(after))
         if changes:
             self.actions.append('update_metadata')
-            if not self.check_mode:
-                after = self.store.update_image(current, **changes)
-                self.done.append('update_metadata')
-        return self.result(image=image_view(self.store, after))
+        self._planned.update(image=after, current=current, changes=changes)
 
-    def _build(self, ref, current, given):
+    def _plan_build(self, ref, current, given):
         params = self.params
         source = params['source'] or (current or {}).get('source')
         if not source:
@@ -140,12 +158,23 @@ class ImageManager(Manager):
                 if given[key] is None:
                     meta[key] = current.get(key)
         self.actions.append('build')
-        if current:
-            self.actions.append('untag_previous' if self.store.containers_using(current['id']) else 'remove_previous')
+        self._plan_retire(current)
         self.tracker.add('image', compared(current), dict(compared(meta), **({'rebuilt': True} if current else {})))
-        if self.check_mode:
-            return self.result(image=image_view(self.store, dict(meta, id=None, created=None, rootfs=None)))
-        image = self.store.build_image(meta, lambda rootfs: build_rootfs(rootfs, source, inputs))
-        self.done.append('build')
-        self.done.extend(retired_actions(self.store.retire_tag(ref, keep=image['id'])))
-        return self.result(image=image_view(self.store, image))
+        # Until it is built the image has no id, rootfs or creation time to show.
+        self._planned.update(image=dict(meta, id=None, created=None, rootfs=None),
+                             build=(meta, lambda rootfs: build_rootfs(rootfs, source, inputs)))
+
+    # -- apply --------------------------------------------------------------
+
+    def apply_remove(self):
+        self.store.remove_image(self._planned['remove'].pop(0))
+
+    def apply_update_metadata(self):
+        self._planned['image'] = self.store.update_image(self._planned['current'], **self._planned['changes'])
+
+    def apply_build(self):
+        self._planned['image'] = self.store.build_image(*self._planned['build'])
+
+    def report(self):
+        image = self._planned['image']
+        return self.result(image=image_view(self.store, image) if image is not None else None)

@@ -13,30 +13,25 @@ import contextlib
 
 from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import display_path, stream_changes
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, StoreDataError
-from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import LEGACY_SPEC
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import container_view
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import image_view
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils._store.network import container_ipv4
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref,
     validate_container_name,
 )
 
 
-def container_view(meta, state, pid):
-    """A container as dockerlite_container_info returns it (the runtime spec keys included)."""
-    view = dict(LEGACY_SPEC, **(meta.get('spec') or {}))
-    view.update({
-        'idmap': meta.get('idmap'),
-        'name': meta['name'], 'id': meta['id'], 'image': meta.get('image'), 'image_id': meta.get('image_id'),
-        'state': state, 'pid': pid, 'ipv4': container_ipv4(view.get('network')), 'created': meta.get('created'),
-        'rootfs': meta['rootfs'],
-    })
-    return view
-
-
 class InfoManager(Manager):
-    """An info manager plans nothing: its result has no actions or diff."""
+    """An info manager plans nothing: validate, then read the store (as check mode does) and report.
+
+    Its result has no actions or diff; ``plan`` finds the objects, ``report`` shows them.
+    """
+
+    read_only = True
+
+    def apply(self):
+        """Nothing to carry out."""
 
     def result(self, **values):
         result = dict(changed=False, **values)
@@ -46,30 +41,37 @@ class InfoManager(Manager):
 
 
 class ImageInfoManager(InfoManager):
-    def run(self):
-        ref = image_ref(self.params['name']) if self.params['name'] else None
-        with self.store.session(check_mode=True):
-            found = [self.store.find_image(ref)] if ref else self.store.list_images()
-            images = [image_view(self.store, image) for image in found if image]
-        if ref:
-            return self.result(images=images, exists=bool(images))
-        return self.result(images=images)
+    def validate(self):
+        return image_ref(self.params['name']) if self.params['name'] else None
+
+    def plan(self, request):
+        self._ref = request
+        found = [self.store.find_image(request)] if request else self.store.list_images()
+        self._images = [image_view(self.store, image) for image in found if image]
+
+    def report(self):
+        if self._ref:
+            return self.result(images=self._images, exists=bool(self._images))
+        return self.result(images=self._images)
 
 
 class ContainerInfoManager(InfoManager):
-    def run(self):
-        name = validate_container_name(self.params['name']) if self.params['name'] else None
-        with self.store.session(check_mode=True):
-            found = [self.store.get_container(name)] if name else self.store.list_containers()
-            containers = [self._describe(meta) for meta in found if meta]
-        if name:
-            return self.result(containers=containers, exists=bool(containers))
-        return self.result(containers=containers)
+    def validate(self):
+        return validate_container_name(self.params['name']) if self.params['name'] else None
+
+    def plan(self, request):
+        self._name = request
+        found = [self.store.get_container(request)] if request else self.store.list_containers()
+        self._containers = [self._describe(meta) for meta in found if meta]
+
+    def report(self):
+        if self._name:
+            return self.result(containers=self._containers, exists=bool(self._containers))
+        return self.result(containers=self._containers)
 
     def _describe(self, meta):
         state, pid = self.store.lxc.status(meta['name'])
-        view = container_view(meta, state, pid)
-        view['disk_usage'] = self.store.container_disk_usage(meta['name'])
+        view = container_view(self.store, meta, state, pid)
         if self.params['changes']:
             view['changes'] = self._changes(meta, state)
         return view

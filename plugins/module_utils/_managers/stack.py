@@ -70,6 +70,18 @@ def split_plan(actions):
     return None
 
 
+def action_text(detail):
+    """One entry of the ``actions`` result: ``<action> <container>``, or ``<action> stack <stack>``."""
+    if detail['what'] == 'stack':
+        return '%s stack %s' % (detail['action'], detail['name'])
+    return '%s %s' % (detail['action'], detail['name'])
+
+
+def stack_view(name, members):
+    """The ``stack`` return value."""
+    return {'name': name, 'members': list(members)}
+
+
 def duplicate_names(names):
     """{name: [indexes]} of the names listed more than once."""
     seen = {}
@@ -264,11 +276,6 @@ class StackManager(Manager):
                                   % (name, self.params['name'], '], containers['.join(str(i) for i in indexes)))
         return checked
 
-    def run(self):
-        checked = self.validate()
-        with self.store.session(self.check_mode):
-            return self.converge(checked)
-
     # -- membership --------------------------------------------------------
 
     def _stacks_dir(self):
@@ -300,8 +307,17 @@ class StackManager(Manager):
 
     def completed(self):
         """The members' actions carried out so far, in the shape of the ``actions`` result."""
-        return [{'what': 'container', 'name': member.name, 'action': action}
-                for member in self.members for action in member.done]
+        return [action_text(detail) for detail in self._details(
+            (member.name, member.done) for member in self.members)]
+
+    @staticmethod
+    def _details(members, stack=None, record_action=None):
+        """The ``action_details`` result: one {what, name, action} per action of each (name, actions)."""
+        details = [{'what': 'container', 'name': name, 'action': action} for name, actions in members
+                   for action in actions]
+        if record_action:
+            details.append({'what': 'stack', 'name': stack, 'action': record_action})
+        return details
 
     def _ids(self, names):
         """{name: id} of the containers of those names that exist."""
@@ -329,8 +345,9 @@ class StackManager(Manager):
 
     # -- planning ----------------------------------------------------------
 
-    def converge(self, checked):
-        """Plan every member, then carry the plans out; the store session must be open."""
+    def plan(self, request):
+        """Plan every member (the store session must be open); change nothing."""
+        checked = request
         stack = self.params['name']
         records = self._read_records()
         recorded = records.get(stack, {})
@@ -357,14 +374,18 @@ class StackManager(Manager):
         # (by state absent, or by cleanup after a one-off run), and the unlisted ones that are kept.
         wanted = {m.name for m in self.members if m.listed and m.manager.tracker.diff()['after']['state'] != 'absent'}
         after_members = sorted(wanted | (set() if removing else set(owned) - set(listed)))
-        if self.check_mode:
-            record_action = self._predict_record(recorded, after_members, current_ids)
-        else:
-            self._execute()
-            # Also after a failure: whatever of the stack exists stays recorded.
-            record_action, members = self._sync_record(stack, recorded, set(owned) | wanted)
-            after_members = sorted(members)
-        return self._result(stack, sorted(recorded), after_members, record_action)
+        record_action = self._predict_record(recorded, after_members, current_ids)
+        self._stack = {'name': stack, 'recorded': recorded, 'keep': set(owned) | wanted,
+                       'after_members': after_members, 'record_action': record_action}
+        self.actions = [action_text(detail) for detail in self._details(
+            ((member.name, member.manager.actions) for member in self.members), stack, record_action)]
+
+    def apply(self):
+        """Carry the members' plans out, then record the members that exist (also after a failure)."""
+        stack = self._stack
+        self._execute()
+        stack['record_action'], members = self._sync_record(stack['name'], stack['recorded'], stack['keep'])
+        stack['after_members'] = sorted(members)
 
     def _refuse_others(self, stack, records, checked, current_ids):
         """A listed container that another stack holds is refused, before anything changes."""
@@ -383,7 +404,7 @@ class StackManager(Manager):
         manager.reserved_idmaps = self.reserved_idmaps
         manager.host_ids = self.host_ids
         try:
-            manager.plan(member.name, ref, given)
+            manager.plan((member.name, ref, given))
         except MissingLibraryError:
             raise
         except DockerliteError as exc:
@@ -449,14 +470,16 @@ class StackManager(Manager):
 
     # -- result ------------------------------------------------------------
 
-    def _result(self, stack, before_members, after_members, record_action):
+    def report(self):
+        """The stack's result; ``actions`` and the diff as the tracker has them, member by member."""
+        stack = self._stack
         reports = [member.manager.report(member.run_result) for member in self.members]
         for member, entry in zip(self.members, reports):
             if entry.get('failed') and not member.error:
                 # A one-off run that failed: the rest of the stack went on, as the container module does.
                 member.error = {'msg': entry['msg'], 'details': {}}
         failed = [m for m in self.members if m.error]
-        entries, actions, before, after = [], [], {}, {}
+        entries, member_actions, before, after = [], [], {}, {}
         for member, entry in zip(self.members, reports):
             for warning in entry.pop('warnings', []):
                 self.warnings.append('%s: %s' % (member.label, warning))
@@ -469,17 +492,14 @@ class StackManager(Manager):
                     self.warnings.append('%s: %s' % (member.label, member.error['details']['exception']))
             if entry['actions'] or diff['before'] != diff['after']:
                 before[member.name], after[member.name] = diff['before'], diff['after']
-            actions.extend({'what': 'container', 'name': member.name, 'action': action}
-                           for action in entry['actions'])
+            member_actions.append((member.name, entry['actions']))
             entries.append(dict(entry, name=member.name))
-        if record_action:
-            actions.append({'what': 'stack', 'name': stack, 'action': record_action})
-        result = dict(changed=bool(actions), actions=actions,
-                      diff={'before': {'members': before_members, 'containers': before},
-                            'after': {'members': after_members, 'containers': after}},
-                      stack={'name': stack, 'members': after_members}, containers=entries)
+        details = self._details(member_actions, stack['name'], stack['record_action'])
+        self.actions = [action_text(detail) for detail in details]
+        self.tracker.add('members', sorted(stack['recorded']), stack['after_members'])
+        self.tracker.add('containers', before, after)
+        result = self.result(action_details=details, stack=stack_view(stack['name'], stack['after_members']),
+                             containers=entries)
         if failed:
             result.update(failed=True, msg='; '.join('%s: %s' % (m.label, m.error['msg']) for m in failed))
-        if self.warnings:
-            result['warnings'] = list(self.warnings)
         return result

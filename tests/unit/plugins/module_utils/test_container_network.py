@@ -214,7 +214,7 @@ def test_plan_apply_report_piecewise_in_one_session(tmp_path, src):
         plans = [(manager, manager.validate()) for manager in (first, second)]
         for manager, (name, ref, given) in plans:
             manager.reserved = {'10.213.0.2': 'a'} if manager is second else {}
-            manager.plan(name, ref, given)
+            manager.plan((name, ref, given))
         assert first.actions == second.actions == ['create', 'start']
         assert listing(os.path.join(host.root, 'containers')) == []
         for manager in (first, second):

@@ -10,12 +10,14 @@ import os
 import pytest
 
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.commit import CommitManager
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
+    ContainerManager, container_view)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.info import (
-    ContainerInfoManager, ImageInfoManager, container_view)
+    ContainerInfoManager, ImageInfoManager)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import container_ipv4
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import read_json
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, listing, run_manager, store_state)
 
@@ -184,9 +186,23 @@ def test_discard_snapshot_deletes_only_staged_snapshots(host):
     ({'spec': {'privileged': False, 'isolated_idmap': True}, 'idmap': {'uid': 1065536, 'gid': 1065536, 'size': 65536}},
      (False, True, {'uid': 1065536, 'gid': 1065536, 'size': 65536})),
 ])
-def test_container_view_user_namespace_keys(meta, expected):
-    view = container_view(dict(meta, name='web', id='1' * 64, rootfs='/r'), 'stopped', None)
+def test_container_view_user_namespace_keys(host, meta, expected):
+    meta = dict(meta, name='web', id='1' * 64, image='base:latest', image_id='2' * 64, created='now', rootfs='/r')
+    view = container_view(host.store(), meta, 'stopped', None)
     assert (view['privileged'], view['isolated_idmap'], view['idmap']) == expected
+
+
+def test_container_info_shows_the_network_of_a_container_made_before_networking(host):
+    """container.json without spec.network: the info module shows mode none, as dockerlite_container does."""
+    container(host, 'web')
+    store = host.store()
+    meta = read_json(store.container_paths('web')['meta'])
+    del meta['spec']['network']
+    store.write_json(store.container_paths('web')['meta'], meta)
+    found = container_info(host, name='web')['containers'][0]
+    assert (found['network'], found['ipv4']) == ({'mode': 'none'}, None)
+    shown = run_manager(host, ContainerManager, 'dockerlite_container', name='web', state='stopped')['container']
+    assert shown == found
 
 
 def test_container_info_reports_disk_usage_when_quotas_are_on(host):

@@ -80,11 +80,21 @@ def container_id(host, name):
 
 
 def actions_of(result):
-    """{container: [actions]} of a stack result, and the stack's own under '.stack'."""
+    """{container: [actions]} of a stack result, and the stack's own under '.stack'.
+
+    Read from the ``actions`` strings, which must say what ``action_details`` says.
+    """
     found = {}
-    for action in result['actions']:
-        key = action['name'] if action['what'] == 'container' else '.stack'
-        found.setdefault(key, []).append(action['action'])
+    assert len(result['actions']) == len(result['action_details'])
+    for text, detail in zip(result['actions'], result['action_details']):
+        words = text.split(' ')
+        if len(words) == 3 and words[1] == 'stack':
+            key, action = '.stack', words[0]
+            assert detail == {'what': 'stack', 'name': words[2], 'action': action}
+        else:
+            (action, key), name = words, words[1]
+            assert detail == {'what': 'container', 'name': name, 'action': action}
+        found.setdefault(key, []).append(action)
     return found
 
 

@@ -386,7 +386,8 @@ def test_a_damaged_stack_record_is_skipped_and_rewritten(host, src):
     run_manager(host, StackManager, 'dockerlite_stack', **params)
     write(os.path.join(stacks, 'app.json'), '{"stack": "app", "containers": {"../images": 1}}')
     result = run_manager(host, StackManager, 'dockerlite_stack', **params)
-    assert {'what': 'stack', 'name': 'app', 'action': 'record'} in result['actions']
+    assert 'record stack app' in result['actions']
+    assert {'what': 'stack', 'name': 'app', 'action': 'record'} in result['action_details']
     assert read_record(os.path.join(stacks, 'app.json'))[1].keys() == {'web'}
 
 
