@@ -25,7 +25,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._store.layers impo
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='applying layers (chown, mknod) needs root')
 
 MTIME = 1600000000
-CAPABILITY = bytes.fromhex('01000002' '00040000' '00000000' '00000000' '00000000')  # cap_net_bind_service+ep
+CAPABILITY = bytes.fromhex('0100000200040000000000000000000000000000')  # cap_net_bind_service+ep
 
 
 def entry(name, kind=tarfile.REGTYPE, data=b'', mode=0o644, uid=0, gid=0, mtime=MTIME, linkname='', xattrs=None,
@@ -204,8 +204,8 @@ def test_types_owners_modes_times_and_xattrs(tmp_path, rootfs):
         directory('usr/bin', mtime=MTIME + 2),
         entry('usr/bin/su', data=b'#!/bin/sh\n', mode=0o4755, uid=1234, gid=5678, mtime=MTIME + 3,
               pax={'mtime': '%d.123456789' % (MTIME + 3), 'atime': '%d.5' % (MTIME - 10)}),
-        entry('usr/bin/ping', data=b'ping', mode=0o755, xattrs={'security.capability': CAPABILITY,
-                                                               'user.note': b'\xffbinary\x00'}),
+        entry('usr/bin/ping', data=b'ping', mode=0o755,
+              xattrs={'security.capability': CAPABILITY, 'user.note': b'\xffbinary\x00'}),
         entry('usr/bin/sg', data=b'sg', mode=0o2711, gid=42),
         symlink('usr/bin/sh', 'busybox', uid=7, gid=8, mtime=MTIME + 4),
         symlink('usr/bin/dangling', '/nowhere/at/all'),

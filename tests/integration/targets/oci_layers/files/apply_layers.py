@@ -32,7 +32,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._store.layers impo
     LayerError, apply_layer, chain_id)
 
 MTIME = 1700000000
-CAPABILITY = bytes.fromhex('01000002' '00040000' '00000000' '00000000' '00000000')
+CAPABILITY = bytes.fromhex('0100000200040000000000000000000000000000')
 FAILURES = []
 
 
