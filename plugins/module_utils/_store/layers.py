@@ -1,0 +1,547 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""Apply one OCI or Docker image layer (a tar changeset, plain, gzip or zstd) onto a directory.
+
+The directory is a writable snapshot of the parent layer. Entries are applied with the OCI
+image-spec semantics (whiteouts, opaque directories, hard links, numeric ownership, modes,
+xattrs, device nodes, timestamps), and every path is walked one component at a time with
+directory file descriptors and O_NOFOLLOW: an entry that would leave the directory (``..``,
+an absolute path, a symbolic link on its way, a hard link to such a path) is refused with
+a LayerError naming the layer and the entry. The caller throws the snapshot away then.
+"""
+
+from __future__ import annotations
+
+import decimal
+import errno
+import gzip
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+import tempfile
+import threading
+import zlib
+
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError
+
+GZIP_MAGIC = b'\x1f\x8b'
+ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+WHITEOUT_PREFIX = '.wh.'
+OPAQUE_MARKER = '.wh..wh..opq'
+# Other ``.wh..wh.`` names are aufs bookkeeping (hard-link directories) that Docker skips too.
+WHITEOUT_META_PREFIX = '.wh..wh.'
+CHUNK = 1024 * 1024
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class LayerError(DockerliteError):
+    """A layer that cannot be applied; names the layer digest and, when one is to blame, the entry."""
+
+    def __init__(self, digest, entry, problem):
+        if entry is None:
+            msg = 'layer %s: %s' % (digest, problem)
+        else:
+            msg = 'layer %s: entry %r: %s' % (digest, entry, problem)
+        super().__init__(msg, layer=digest, entry=entry)
+        self.digest = digest
+        self.entry = entry
+        self.problem = problem
+
+
+def sha256_digest(data):
+    """The ``sha256:<hex>`` digest of bytes."""
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def chain_id(parent_chain_id, diff_id):
+    """The chain id of a layer: its diff id at the bottom, else sha256 of ``<parent chain id> <diff id>``."""
+    if parent_chain_id is None:
+        return diff_id
+    return sha256_digest(('%s %s' % (parent_chain_id, diff_id)).encode('ascii'))
+
+
+def chain_ids(diff_ids):
+    """The chain id of every layer of a stack of diff ids, bottom first."""
+    result, parent = [], None
+    for diff_id in diff_ids:
+        parent = chain_id(parent, diff_id)
+        result.append(parent)
+    return result
+
+
+class _HashingReader:
+    """A file-like reader that hashes every byte read through it, and can drain the rest."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.hash = hashlib.sha256()
+
+    def read(self, size=-1):
+        data = self.raw.read(size)
+        self.hash.update(data)
+        return data
+
+    def drain(self):
+        while self.read(CHUNK):
+            pass
+
+    def digest(self):
+        return 'sha256:' + self.hash.hexdigest()
+
+
+class _ZstdReader:
+    """Decompress zstd through the ``zstd`` CLI (Python 3.11 has no zstd module); fed by a thread."""
+
+    def __init__(self, raw, what):
+        self.what = what
+        self.stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(['zstd', '--decompress', '--stdout', '--quiet'], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=self.stderr,
+                                         env=dict(os.environ, LC_ALL='C'))
+        except OSError as exc:
+            self.stderr.close()
+            raise LayerError(what, None, 'zstd-compressed, and the zstd command cannot run: %s' % exc)
+        self.feed_error = None
+        self.thread = threading.Thread(target=self._feed, args=(raw,), daemon=True)
+        self.thread.start()
+
+    def _feed(self, raw):
+        try:
+            while True:
+                data = raw.read(CHUNK)
+                if not data:
+                    break
+                self.proc.stdin.write(data)
+        except (OSError, ValueError) as exc:  # zstd stopped reading: its exit status tells why
+            self.feed_error = exc
+        finally:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def read(self, size=-1):
+        return self.proc.stdout.read(size)
+
+    def close(self, check):
+        """Wait for zstd; with ``check``, a failed decompression is an error."""
+        self.proc.stdout.close()
+        self.thread.join()
+        rc = self.proc.wait()
+        self.stderr.seek(0)
+        err = self.stderr.read().decode('utf-8', 'replace').strip()
+        self.stderr.close()
+        if check and rc != 0:
+            raise LayerError(self.what, None, 'zstd decompression failed: %s' % (err or 'exit code %d' % rc))
+
+
+def _split(name, digest, entry):
+    """The components of a path inside the layer; refuses absolute paths and ``..``."""
+    if name.startswith('/'):
+        raise LayerError(digest, entry, 'absolute path')
+    parts = [part for part in name.split('/') if part not in ('', '.')]
+    if '..' in parts:
+        raise LayerError(digest, entry, 'path with a ".." component')
+    return parts
+
+
+def _pax_ns(member, key, fallback):
+    """A time in nanoseconds, exact from a PAX record when there is one."""
+    value = member.pax_headers.get(key)
+    if value is not None:
+        try:
+            return int(decimal.Decimal(value) * 1000000000)
+        except decimal.InvalidOperation:
+            pass
+    return int(fallback * 1000000000) if fallback is not None else None
+
+
+def _xattrs(member):
+    """The extended attributes of a member: ``SCHILY.xattr.`` (raw) and ``LIBARCHIVE.xattr.`` (base64) records."""
+    import base64
+    import urllib.parse
+    result = {}
+    for key, value in member.pax_headers.items():
+        if key.startswith('SCHILY.xattr.'):
+            # tarfile decodes record values as UTF-8 with surrogateescape: this gives back the bytes.
+            result[key[len('SCHILY.xattr.'):]] = value.encode('utf-8', 'surrogateescape')
+        elif key.startswith('LIBARCHIVE.xattr.'):
+            name = urllib.parse.unquote(key[len('LIBARCHIVE.xattr.'):])
+            result[name] = base64.b64decode(value.encode('ascii', 'surrogateescape') + b'==')
+    return result
+
+
+class LayerApplier:
+    """Applies the entries of one layer tar onto ``rootfs``; use ``apply_layer``."""
+
+    def __init__(self, rootfs_fd, digest):
+        self.root_fd = rootfs_fd
+        self.digest = digest
+        # Paths (tuples of components) this layer wrote: a whiteout or an opaque marker only hides lower layers.
+        self.written = set()
+        self.dir_times = []
+        self._parent_cache = (None, None)
+
+    # --- walking -------------------------------------------------------------------------------
+
+    def _forget_dirs(self):
+        key, fd = self._parent_cache
+        if fd is not None:
+            os.close(fd)
+        self._parent_cache = (None, None)
+
+    def close(self):
+        self._forget_dirs()
+
+    def _open_dir(self, parts, entry, create):
+        """A file descriptor of the directory ``parts`` below the root, never through a symbolic link.
+
+        Missing directories are made (0755, root) when ``create``; the caller must not close the
+        returned descriptor (it is cached; the root's is the caller's).
+        """
+        parts = tuple(parts)
+        if not parts:
+            return self.root_fd
+        key, fd = self._parent_cache
+        if key == parts:
+            return fd
+        current = self.root_fd
+        try:
+            for index, part in enumerate(parts):
+                try:
+                    nxt = os.open(part, DIR_FLAGS, dir_fd=current)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    os.mkdir(part, 0o755, dir_fd=current)
+                    self.written.add(parts[:index + 1])
+                    nxt = os.open(part, DIR_FLAGS, dir_fd=current)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        what = os.stat(part, dir_fd=current, follow_symlinks=False)
+                        where = '/'.join(parts[:index + 1])
+                        if stat.S_ISLNK(what.st_mode):
+                            raise LayerError(self.digest, entry, 'goes through the symbolic link %s' % where)
+                        raise LayerError(self.digest, entry, '%s is not a directory' % where)
+                    raise
+                if current != self.root_fd:
+                    os.close(current)
+                current = nxt
+        except BaseException:
+            if current != self.root_fd:
+                os.close(current)
+            raise
+        self._forget_dirs()
+        self._parent_cache = (parts, current)
+        return current
+
+    def _lstat(self, dir_fd, name):
+        try:
+            return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def _remove(self, dir_fd, name, st, path):
+        """Remove what is at ``name``, the path ``path`` (a whole tree for a directory, never following a link)."""
+        if stat.S_ISDIR(st.st_mode):
+            key = self._parent_cache[0]
+            if key is not None and key[:len(path)] == path:
+                self._forget_dirs()
+            # rmtree with dir_fd walks by descriptors and does not follow symbolic links.
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+
+    # --- entries --------------------------------------------------------------------------------
+
+    def apply(self, tar):
+        for member in tar:
+            entry = member.name
+            try:
+                self._apply_member(tar, member)
+            except LayerError:
+                raise
+            except OSError as exc:
+                raise LayerError(self.digest, entry, '%s' % (exc.strerror or exc))
+        self._set_dir_times()
+
+    def _apply_member(self, tar, member):
+        entry = member.name
+        parts = _split(entry, self.digest, entry)
+        if not parts:
+            if not member.isdir():
+                raise LayerError(self.digest, entry, 'the root of the layer can only be a directory')
+            self._set_metadata_fd(self.root_fd, member)
+            self.dir_times.append((self.root_fd, None, member))
+            return
+        *dirs, base = parts
+        if any(part.startswith(WHITEOUT_META_PREFIX) for part in dirs):
+            return  # inside an aufs bookkeeping directory
+        if base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(dirs, base, entry)
+            return
+        parent = self._open_dir(dirs, entry, create=True)
+        path = tuple(parts)
+        existing = self._lstat(parent, base)
+        if member.isdir():
+            if existing is not None and not stat.S_ISDIR(existing.st_mode):
+                self._remove(parent, base, existing, path)
+                existing = None
+            if existing is None:
+                os.mkdir(base, 0o700, dir_fd=parent)
+            self.written.add(path)
+            fd = os.open(base, DIR_FLAGS, dir_fd=parent)
+            try:
+                self._set_metadata_fd(fd, member)
+            finally:
+                os.close(fd)
+            self.dir_times.append((None, path, member))
+            return
+        if member.islnk():
+            # Resolve the target before removing anything: a link to itself must not delete it.
+            target_parts = _split(member.linkname, self.digest, entry)
+            if not target_parts:
+                raise LayerError(self.digest, entry, 'hard link to the root directory')
+            *target_dirs, target_base = target_parts
+            target_dir = os.open('.', DIR_FLAGS, dir_fd=self._open_dir(target_dirs, entry, create=False)) \
+                if target_dirs else os.dup(self.root_fd)
+            try:
+                target = self._lstat(target_dir, target_base)
+                if target is None:
+                    raise LayerError(self.digest, entry, 'hard link to %s, which does not exist' % member.linkname)
+                if stat.S_ISDIR(target.st_mode):
+                    raise LayerError(self.digest, entry, 'hard link to the directory %s' % member.linkname)
+                parent = self._open_dir(dirs, entry, create=True)
+                if tuple(target_parts) == path:
+                    self.written.add(path)
+                    return
+                existing = self._lstat(parent, base)
+                if existing is not None:
+                    self._remove(parent, base, existing, path)
+                os.link(target_base, base, src_dir_fd=target_dir, dst_dir_fd=parent, follow_symlinks=False)
+            finally:
+                os.close(target_dir)
+            self.written.add(path)
+            return
+        if existing is not None:
+            self._remove(parent, base, existing, path)
+        self.written.add(path)
+        if member.isreg():
+            self._write_file(tar, member, parent, base)
+        elif member.issym():
+            os.symlink(member.linkname, base, dir_fd=parent)
+            self._set_metadata_path(parent, base, member, symlink=True)
+        elif member.ischr() or member.isblk() or member.isfifo():
+            kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() else stat.S_IFIFO
+            device = os.makedev(member.devmajor, member.devminor) if kind != stat.S_IFIFO else 0
+            os.mknod(base, kind | 0o600, device, dir_fd=parent)
+            self._set_metadata_path(parent, base, member, symlink=False)
+        else:
+            raise LayerError(self.digest, entry, 'unsupported tar entry type %r' % member.type)
+
+    def _whiteout(self, dirs, base, entry):
+        if base == OPAQUE_MARKER:
+            try:
+                parent = self._open_dir(dirs, entry, create=False)
+            except FileNotFoundError:
+                return
+            self._make_opaque(parent, tuple(dirs))
+            return
+        if base.startswith(WHITEOUT_META_PREFIX):
+            return
+        name = base[len(WHITEOUT_PREFIX):]
+        if name in ('', '.', '..'):
+            raise LayerError(self.digest, entry, 'whiteout of %r' % name)
+        path = tuple(dirs) + (name,)
+        if path in self.written:
+            return  # a whiteout hides only what lower layers hold
+        try:
+            parent = self._open_dir(dirs, entry, create=False)
+        except FileNotFoundError:
+            return
+        existing = self._lstat(parent, name)
+        if existing is not None:
+            self._remove(parent, name, existing, path)
+
+    def _make_opaque(self, dir_fd, path):
+        """Remove what lower layers hold below the directory ``path``, keeping what this layer wrote."""
+        for name in os.listdir(dir_fd):
+            child = path + (name,)
+            st = self._lstat(dir_fd, name)
+            if st is None:
+                continue
+            if child not in self.written:
+                self._remove(dir_fd, name, st, child)
+            elif stat.S_ISDIR(st.st_mode):
+                fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+                try:
+                    self._make_opaque(fd, child)
+                finally:
+                    os.close(fd)
+
+    # --- content and metadata ------------------------------------------------------------------
+
+    def _write_file(self, tar, member, parent, base):
+        fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=parent)
+        try:
+            source = tar.extractfile(member)
+            while True:
+                data = source.read(CHUNK)
+                if not data:
+                    break
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            self._set_metadata_fd(fd, member)
+            self._set_times_fd(fd, member)
+        finally:
+            os.close(fd)
+
+    def _set_metadata_fd(self, fd, member):
+        # Order matters: chown clears setuid/setgid bits and file capabilities, so mode and xattrs come after.
+        os.fchown(fd, member.uid, member.gid)
+        os.fchmod(fd, stat.S_IMODE(member.mode))
+        for name, value in _xattrs(member).items():
+            self._setxattr(fd, name, value, member)
+
+    def _set_metadata_path(self, parent, base, member, symlink):
+        os.chown(base, member.uid, member.gid, dir_fd=parent, follow_symlinks=False)
+        if not symlink:
+            os.chmod(base, stat.S_IMODE(member.mode), dir_fd=parent, follow_symlinks=False)
+        xattrs = _xattrs(member)
+        if xattrs:
+            # A fifo or device must not be opened: set xattrs through an O_PATH descriptor's /proc link.
+            fd = os.open(base, PATH_FLAGS, dir_fd=parent)
+            try:
+                for name, value in xattrs.items():
+                    self._setxattr('/proc/self/fd/%d' % fd, name, value, member)
+            finally:
+                os.close(fd)
+        atime = _pax_ns(member, 'atime', None)
+        mtime = _pax_ns(member, 'mtime', member.mtime)
+        os.utime(base, ns=(mtime if atime is None else atime, mtime), dir_fd=parent, follow_symlinks=False)
+
+    def _setxattr(self, target, name, value, member):
+        try:
+            os.setxattr(target, name, value)
+        except OSError as exc:
+            raise LayerError(self.digest, member.name, 'cannot set the extended attribute %s: %s'
+                             % (name, exc.strerror or exc))
+
+    def _set_times_fd(self, fd, member):
+        atime = _pax_ns(member, 'atime', None)
+        mtime = _pax_ns(member, 'mtime', member.mtime)
+        os.utime(fd, ns=(mtime if atime is None else atime, mtime))
+
+    def _set_dir_times(self):
+        # Last, deepest first: making a directory's children changes its mtime.
+        for root_fd, path, member in reversed(self.dir_times):
+            if path is None:
+                self._set_times_fd(root_fd, member)
+                continue
+            try:
+                fd = self._open_dir(path, member.name, create=False)
+            except (FileNotFoundError, LayerError):
+                continue  # removed or replaced later in the layer
+            self._set_times_fd(fd, member)
+
+
+def _open_blob(raw, media_type, digest):
+    """The decompressed stream of a layer blob; the compression comes from its first bytes."""
+    head = raw.peek(4)[:4] if hasattr(raw, 'peek') else b''
+    if head.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=raw, mode='rb'), None
+    if head == ZSTD_MAGIC:
+        reader = _ZstdReader(raw, digest)
+        return reader, reader
+    if media_type and (media_type.endswith('+gzip') or media_type.endswith('+zstd')):
+        raise LayerError(digest, None, 'the media type %s says compressed, but the blob is not' % media_type)
+    return raw, None
+
+
+def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
+    """Apply the layer blob at ``blob_path`` onto the directory ``rootfs``; return its diff id.
+
+    ``digest`` (the blob's ``sha256:`` digest, of the compressed bytes) and ``diff_id`` (of the
+    uncompressed tar), when given, are checked against what was read. On any LayerError the
+    caller must throw ``rootfs`` away: it holds part of the layer.
+    """
+    try:
+        blob = open(blob_path, 'rb')  # pylint: disable=consider-using-with
+    except OSError as exc:
+        raise LayerError(digest, None, 'cannot open the blob %s: %s' % (blob_path, exc.strerror or exc))
+    root_fd = None
+    zstd = None
+    applier = None
+    try:
+        root_fd = os.open(rootfs, DIR_FLAGS)
+        compressed = _HashingReader(blob)
+        buffered = _Peekable(compressed)
+        stream, zstd = _open_blob(buffered, media_type, digest)
+        uncompressed = _HashingReader(stream)
+        applier = LayerApplier(root_fd, digest)
+        try:
+            with tarfile.open(fileobj=uncompressed, mode='r|') as tar:
+                applier.apply(tar)
+            uncompressed.drain()
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            if zstd is not None:  # a truncated tar stream from a failed zstd: its own message says more
+                pending, zstd = zstd, None
+                pending.close(check=True)
+            raise LayerError(digest, None, 'not a readable tar stream: %s' % exc)
+        if zstd is not None:
+            zstd.close(check=True)
+            zstd = None
+        compressed.drain()
+    except OSError as exc:
+        raise LayerError(digest, None, 'reading the blob failed: %s' % (exc.strerror or exc))
+    finally:
+        if zstd is not None:
+            zstd.close(check=False)
+        if applier is not None:
+            applier.close()
+        if root_fd is not None:
+            os.close(root_fd)
+        blob.close()
+    got_digest = compressed.digest()
+    if digest and digest.startswith('sha256:') and got_digest != digest:
+        raise LayerError(digest, None, 'the blob does not match its digest (it hashes to %s)' % got_digest)
+    got_diff_id = uncompressed.digest()
+    if diff_id is not None and got_diff_id != diff_id:
+        raise LayerError(digest, None, 'the uncompressed layer hashes to %s, not to its diff id %s'
+                         % (got_diff_id, diff_id))
+    return got_diff_id
+
+
+class _Peekable:
+    """Lets the compression be read from the first bytes of a stream that cannot seek."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.head = b''
+
+    def peek(self, size):
+        while len(self.head) < size:
+            data = self.raw.read(size - len(self.head))
+            if not data:
+                break
+            self.head += data
+        return self.head
+
+    def read(self, size=-1):
+        if self.head:
+            if size is None or size < 0:
+                data, self.head = self.head + self.raw.read(), b''
+                return data
+            data, self.head = self.head[:size], self.head[size:]
+            if len(data) < size:
+                data += self.raw.read(size - len(data))
+            return data
+        return self.raw.read(size)
