@@ -128,7 +128,8 @@ options:
         choices: [none, bridge]
       bridge:
         description:
-          - The host's bridge to attach to; default V(dlbr0) (as made by the P(dockerlite.core.dockerlite_network#role) role).
+          - The host's bridge to attach to; default V(dlbr0) (as made by the
+            P(dockerlite.core.dockerlite_network#role) role).
           - The task fails, naming it, when the host has no bridge of that name.
         type: str
       ipv4:
