@@ -139,7 +139,8 @@ options:
         choices: [none, bridge]
       bridge:
         description:
-          - The host's bridge to attach to; default V(dlbr0) (as made by the P(dockerlite.core.network#role) role).
+          - The host's bridge to attach to; default V(dlbr0) (as made by the
+            P(dockerlite.core.dockerlite_network#role) role).
           - The task fails, naming it, when the host has no bridge of that name.
         type: str
       ipv4:
@@ -203,7 +204,7 @@ options:
       - V(false) runs the container in a user namespace; its ids 0-65535 are mapped (C(lxc.idmap)) onto 65536 host
         ids from root's range in C(/etc/subuid) and C(/etc/subgid), so container root is an unprivileged host user
         with no power over host files, devices or kernel settings. The task fails, naming both files, when root has
-        no range of at least 65536 ids there (the P(dockerlite.core.prerequisites#role) role adds
+        no range of at least 65536 ids there (the P(dockerlite.core.dockerlite_prerequisites#role) role adds
         C(root:1000000:1000000000)).
       - The root filesystem is given to the container through an idmapped mount (C(lxc.rootfs.options =
         idmap=container,noatime)); nothing is ever chowned, the files on disk keep the owners they have inside (so
@@ -301,7 +302,7 @@ EXAMPLES = r'''
     cleanup: true
   register: once
 
-# Two containers on the bridge dlbr0 (see the dockerlite.core.network role): one serves a file, the other
+# Two containers on the bridge dlbr0 (see the dockerlite.core.dockerlite_network role): one serves a file, the other
 # fetches it by address.
 - name: Serve a file with busybox httpd (gets the lowest free address of dlbr0's subnet, say 10.213.0.2)
   dockerlite.core.dockerlite_container:

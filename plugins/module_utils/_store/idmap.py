@@ -53,7 +53,8 @@ def host_range(subuid_text, subgid_text, subuid_path=SUBUID, subgid_path=SUBGID)
         if not large:
             raise DockerliteError(
                 'unprivileged containers need a range of at least %d subordinate ids for root in %s and in %s, '
-                'such as "root:1000000:1000000000" in both (the dockerlite.core.prerequisites role adds it); '
+                'such as "root:1000000:1000000000" in both '
+                '(the dockerlite.core.dockerlite_prerequisites role adds it); '
                 '%s gives root %s' % (
                     BLOCK_SIZE, subuid_path, subgid_path, path,
                     'no range' if not ranges else 'only %s' % ', '.join('%d ids from %d' % (c, f) for f, c in ranges)),

@@ -164,7 +164,8 @@ class HostNetwork:
 
 
 def missing_bridge_error(name):
-    return DockerliteError('bridge %s does not exist; create it first (the dockerlite.core.network role does) '
+    return DockerliteError('bridge %s does not exist; create it first '
+                           '(the dockerlite.core.dockerlite_network role does) '
                            'or use network mode none' % name, bridge=name)
 
 
