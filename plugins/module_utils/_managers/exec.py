@@ -9,7 +9,6 @@ import posixpath
 import re
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     normalize_command, validate_container_name)
@@ -94,12 +93,11 @@ class ExecManager(Manager):
             container = self.store.get_container(name)
             if container is None:
                 raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
-            state = self.store.lxc.status(name)[0]
+            state = self.store.container_status(name)[0]
         if state != 'running':
             raise DockerliteError('container %s is %s; dockerlite_exec needs it running (dockerlite_container '
                                   'state: started)' % (name, state), state=state)
-        attach = AttachClient(self.store.containers_dir)
-        skip = self._skip_reason(attach, name, creates, removes)
+        skip = self._skip_reason(name, creates, removes)
         if skip:
             return self._report(argv, None, msg=skip)
         self.actions.append('exec')
@@ -108,15 +106,15 @@ class ExecManager(Manager):
         stdin = params['stdin']
         if stdin is not None:
             stdin = (stdin + '\n' if params['stdin_add_newline'] else stdin).encode('utf-8', 'surrogateescape')
-        outcome = attach.run(name, argv, execution_env(container['spec'].get('env'), env), cwd=chdir,
-                             user=user, group=group, stdin=stdin, timeout=timeout)
+        outcome = self.store.exec_in_container(name, argv, execution_env(container['spec'].get('env'), env),
+                                               cwd=chdir, user=user, group=group, stdin=stdin, timeout=timeout)
         return self._report(argv, outcome, container=name)
 
-    def _skip_reason(self, attach, name, creates, removes):
+    def _skip_reason(self, name, creates, removes):
         """Why the command need not run, from creates/removes tested inside the container."""
         if creates is None and removes is None:
             return None
-        created, to_remove = attach.test_paths(name, creates, removes)
+        created, to_remove = self.store.test_paths_in_container(name, creates, removes)
         verb = 'Would not run' if self.check_mode else 'Did not run'
         if creates is not None and created:
             return "%s command since '%s' exists" % (verb, creates)

@@ -67,7 +67,7 @@ class ContainerInfoManager(InfoManager):
         return self.result(containers=containers)
 
     def _describe(self, meta):
-        state, pid = self.store.lxc.status(meta['name'])
+        state, pid = self.store.container_status(meta['name'])
         view = container_view(meta, state, pid)
         view['disk_usage'] = self.store.container_disk_usage(meta['name'])
         if self.params['changes']:
@@ -86,13 +86,13 @@ class ContainerInfoManager(InfoManager):
             self.warnings.append('container %s: its image %s (id %s) no longer exists, so there is nothing to '
                                  'compare with; changes is null' % (name, meta.get('image'), meta['image_id']))
             return None
-        if not self.store.btrfs.is_read_only(image['rootfs']):
+        if not self.store.image_is_read_only(image):
             raise DockerliteError('container %s: the rootfs of its image %s is not read-only, so btrfs cannot '
                                   'compare with it' % (name, image['rootfs']))
         with self._quiet(name, state):
             snapshot = self.store.snapshot_container(name)
         try:
-            stream = self.store.btrfs.send(snapshot, parent=image['rootfs'])
+            stream = self.store.snapshot_send_stream(snapshot, image)
             changes = stream_changes(stream, image['rootfs'], snapshot)
         finally:
             self.store.discard_snapshot(snapshot)
@@ -104,8 +104,8 @@ class ContainerInfoManager(InfoManager):
         if state != 'running':
             yield
             return
-        self.store.lxc.freeze(name)
+        self.store.freeze_container(name)
         try:
             yield
         finally:
-            self.store.lxc.unfreeze(name)
+            self.store.unfreeze_container(name)
