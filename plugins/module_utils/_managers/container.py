@@ -439,7 +439,6 @@ class ContainerManager(Manager):
             return None
         planned = self._planned
         name, meta, config, image, files = (planned[key] for key in ('name', 'meta', 'config', 'image', 'files'))
-        store = self.store
         spec = meta['spec'] if meta else None
         timeout = self.params['timeout']
         stop_timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
@@ -454,21 +453,21 @@ class ContainerManager(Manager):
             elif action == 'remove':
                 self.store.remove_container(name)
             elif action == 'stop':
-                store.stop_container(name, stop_timeout)
+                self.store.stop_container(name, stop_timeout)
             elif action == 'start':
-                store.start_container(name, spec['command'])
+                self.store.start_container(name, spec['command'])
                 if self._wants_wait(spec):
-                    store.wait_for_container_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
-                                                  WAIT_FOR_IPV4_TIMEOUT)
+                    self.store.wait_for_container_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
+                                                       WAIT_FOR_IPV4_TIMEOUT)
             elif action == 'kill_orphan':
-                store.kill_orphaned_container(name)
+                self.store.kill_orphaned_container(name)
             elif action == 'freeze':
-                store.freeze_container(name)
+                self.store.freeze_container(name)
             elif action == 'unfreeze':
-                store.unfreeze_container(name)
+                self.store.unfreeze_container(name)
             elif action == 'run':
                 try:
-                    run_result = store.run_container_command(name, spec['command'], timeout)
+                    run_result = self.store.run_container_command(name, spec['command'], timeout)
                 except DockerliteError as exc:
                     # The container was already created or reconfigured: report that
                     # (changed, actions) along with the failure instead of losing it.
