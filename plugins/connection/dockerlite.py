@@ -129,7 +129,8 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.errors imp
     CommandError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import STATE_NAMES
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import SPEC_ENV
-from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import StorePaths
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import read_container
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import validate_container_name
 
 display = Display()
@@ -289,16 +290,16 @@ class Connection(ConnectionBase):
         except ValidationError as exc:
             raise AnsibleConnectionFailure('dockerlite connection: %s' % exc.msg)
         # LXC names a container's command socket after the LXC path string it was started
-        # with; Store spells it as the modules do.
-        store = Store(root, btrfs=None)
-        paths = store.container_paths(name)
+        # with; StorePaths spells it as the modules do.
+        layout = StorePaths(root)
+        paths = layout.container(name)
         self._container = name
-        self._lxcpath = store.containers_dir
+        self._lxcpath = layout.containers
         if not os.path.isfile(paths['config']):
             raise AnsibleConnectionFailure(
                 'dockerlite connection: container %s does not exist in the store at %s (no %s); '
                 'check ansible_host and dockerlite_root' % (name, root, paths['config']))
-        self._env = attach_env(self._container_env(store, name))
+        self._env = attach_env(self._container_env(layout, name))
         state = self._state()
         if state != 'running':
             hint = {'frozen': '; thaw it with dockerlite.core.dockerlite_container state=started',
@@ -310,10 +311,10 @@ class Connection(ConnectionBase):
         return self
 
     @staticmethod
-    def _container_env(store, name):
+    def _container_env(layout, name):
         """The env the container was configured with (container.json), or {} for a plain LXC container."""
         try:
-            container = store.get_container(name) or {}
+            container = read_container(layout, name) or {}
         except StoreDataError as exc:
             display.warning('dockerlite connection: container %s has damaged metadata, so its env is not set: %s'
                             % (name, exc.msg))

@@ -78,7 +78,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible_collections.dockerlite.core.plugins.module_utils._common.command import run
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import CommandError, DockerliteError
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import STATE_NAMES
-from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import StorePaths
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import read_container
 
 CONNECTION = 'dockerlite.core.dockerlite'
 LXC_LS = 'lxc-ls'
@@ -147,9 +148,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         root = os.path.abspath(self.get_option('root'))
         if os.path.exists(root) and not os.path.isdir(root):
             raise AnsibleParserError('dockerlite store root %s is not a directory' % root)
-        store = Store(root, btrfs=None)
-        containers = self._read_containers(store)
-        states = self._states(store.containers_dir) if containers else {}
+        layout = StorePaths(root)
+        containers = self._read_containers(layout)
+        states = self._states(layout.containers) if containers else {}
         strict = self.get_option('strict')
         for container in containers:
             name = container['name']
@@ -165,15 +166,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
 
-    def _read_containers(self, store):
+    def _read_containers(self, layout):
         """Every container's metadata; one removed while we read is skipped, not an error, and so
         is a damaged entry (with a warning naming it)."""
-        if not os.path.isdir(store.containers_dir):
+        if not os.path.isdir(layout.containers):
             return []
         containers = []
-        for name in sorted(os.listdir(store.containers_dir)):
+        for name in sorted(os.listdir(layout.containers)):
             try:
-                container = store.get_container(name)
+                container = read_container(layout, name)
             except FileNotFoundError:
                 continue
             except DockerliteError as exc:  # damaged metadata, or an entry that is no container
@@ -181,7 +182,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 continue
             except (OSError, ValueError) as exc:
                 raise AnsibleParserError('cannot read the metadata of container %s in %s: %s'
-                                         % (name, store.containers_dir, exc))
+                                         % (name, layout.containers, exc))
             if container is not None:
                 containers.append(container)
         return containers

@@ -13,6 +13,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.errors imp
     as_dockerlite_error,
 )
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LxcClient
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 DEFAULT_ROOT = '/var/lib/dockerlite'
@@ -30,7 +31,7 @@ def argument_spec(**options):
 
 
 def open_store(root):
-    return Store(root, BtrfsClient(), lxc_factory=LxcClient)
+    return Store(root, BtrfsClient(), lxc_factory=LxcClient, attach_factory=AttachClient)
 
 
 def run_module(module, manager_class):

@@ -53,7 +53,7 @@ class CommitManager(RetiresTag, Manager):
         existing = self.store.find_image(ref)
         # The rootfs generation only moves when something is written to it (it is made
         # current by a sync first); the commit recorded the value it left behind.
-        generation = self.store.btrfs.generation(container['rootfs'])
+        generation = self.store.container_generation(container['name'])
         up_to_date = (existing is not None and existing.get('container_id') == container['id']
                       and existing.get('container_generation') == generation
                       and all(existing.get(key) == meta[key] for key in ('command', 'env', 'labels')))
@@ -75,13 +75,12 @@ class CommitManager(RetiresTag, Manager):
 
     def _snapshot(self, container, meta):
         """Take the snapshot, with a running container frozen for that instant if ``pause``."""
-        lxc = self.store.lxc
         froze = False
-        if self.params['pause'] and lxc.status(container['name'])[0] == 'running':
-            lxc.freeze(container['name'])
+        if self.params['pause'] and self.store.container_status(container['name'])[0] == 'running':
+            self.store.freeze_container(container['name'])
             froze = True
         try:
             return self.store.commit_image(meta, container['rootfs'])
         finally:
             if froze:
-                lxc.unfreeze(container['name'])
+                self.store.unfreeze_container(container['name'])

@@ -11,13 +11,12 @@ import os
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import (
     LEGACY_SPEC, HostIds, allocate_idmap, idmap_held, shared_idmap)
-from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED, cgroup_layout
 from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import init_cmd_line, render_config
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import (
     CONTAINER_INTERFACE, NETWORK_NONE, HostNetwork, addresses_held, container_ipv4, hostname_file, hosts_file,
     missing_bridge_error, normalize_network, resolve_network)
-from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import ORPHANED, new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
     parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit)
@@ -248,7 +247,7 @@ class ContainerManager(Manager):
         if self.params['state'] == 'absent':
             # Needs only the directory, so that a container with damaged metadata can be removed.
             exists = self.store.container_exists(name)
-            actual = self.store.lxc.status(name)[0] if exists else 'absent'
+            actual = self.store.container_status(name)[0] if exists else 'absent'
             self._plan_orphan(actual)
             self._plan_absent(name, exists, actual)
             return
@@ -261,7 +260,7 @@ class ContainerManager(Manager):
                 for key, value in LEGACY_SPEC.items():
                     current['spec'].setdefault(key, value)
             current.setdefault('idmap', None)
-        actual = self.store.lxc.status(name)[0] if current else 'absent'
+        actual = self.store.container_status(name)[0] if current else 'absent'
         self._plan_orphan(actual)
         self._plan_present(name, ref, given, current, actual)
 
@@ -444,8 +443,8 @@ class ContainerManager(Manager):
         paths = self.store.container_paths(name)
         seccomp = SECCOMP_PROFILE if os.path.exists(SECCOMP_PROFILE) else None
         generated = [(os.path.join(paths['dir'], filename), target) for filename, target in ETC_FILES]
-        return render_config(name, spec, paths['rootfs'], paths['log'], cgroup_layout(), seccomp, mount_kinds,
-                             generated, idmap)
+        return render_config(name, spec, paths['rootfs'], paths['log'], self.store.host_cgroup_layout(), seccomp,
+                             mount_kinds, generated, idmap)
 
     # -- execution --------------------------------------------------------
 
@@ -458,7 +457,6 @@ class ContainerManager(Manager):
             return None
         planned = self._planned
         name, meta, config, image, files = (planned[key] for key in ('name', 'meta', 'config', 'image', 'files'))
-        lxc = self.store.lxc
         spec = meta['spec'] if meta else None
         timeout = self.params['timeout']
         stop_timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
@@ -473,21 +471,21 @@ class ContainerManager(Manager):
             elif action == 'remove':
                 self.store.remove_container(name)
             elif action == 'stop':
-                lxc.stop(name, stop_timeout, self.store.container_stop_signal(name))
+                self.store.stop_container(name, stop_timeout)
             elif action == 'start':
-                lxc.start(name, spec['command'])
+                self.store.start_container(name, spec['command'])
                 if self._wants_wait(spec):
-                    lxc.wait_for_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
-                                      WAIT_FOR_IPV4_TIMEOUT)
+                    self.store.wait_for_container_ipv4(name, container_ipv4(spec['network']), CONTAINER_INTERFACE,
+                                                       WAIT_FOR_IPV4_TIMEOUT)
             elif action == 'kill_orphan':
-                lxc.kill_orphan(name)
+                self.store.kill_orphaned_container(name)
             elif action == 'freeze':
-                lxc.freeze(name)
+                self.store.freeze_container(name)
             elif action == 'unfreeze':
-                lxc.unfreeze(name)
+                self.store.unfreeze_container(name)
             elif action == 'run':
                 try:
-                    run_result = lxc.execute(name, spec['command'], timeout)
+                    run_result = self.store.run_container_command(name, spec['command'], timeout)
                 except DockerliteError as exc:
                     # The container was already created or reconfigured: report that
                     # (changed, actions) along with the failure instead of losing it.
@@ -505,7 +503,7 @@ class ContainerManager(Manager):
             state = self.tracker.diff()['after']['state']
             container = None if state == 'absent' else container_view(self.store, meta, state, None)
         else:
-            state, pid = self.store.lxc.status(name)
+            state, pid = self.store.container_status(name)
             container = container_view(self.store, self.store.get_container(name), state, pid)
         if isinstance(run_result, DockerliteError):
             details = dict(run_result.details)

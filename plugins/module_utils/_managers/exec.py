@@ -9,7 +9,6 @@ import posixpath
 import re
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     normalize_command, validate_container_name)
@@ -103,7 +102,7 @@ class ExecManager(Manager):
             container = self.store.get_container(name)
             if container is None:
                 raise ValidationError('container %s does not exist in %s' % (name, self.store.root))
-            state = self.store.lxc.status(name)[0]
+            state = self.store.container_status(name)[0]
         self.plan(dict(request, container=container, state=state))
         if not self.check_mode:
             self.apply()
@@ -116,9 +115,8 @@ class ExecManager(Manager):
             raise DockerliteError('container %s is %s; dockerlite_exec needs it running (dockerlite_container '
                                   'state: started)' % (name, state), state=state)
         self._request = request
-        self._attach = AttachClient(self.store.containers_dir)
         self._outcome = None
-        self._skip = self._skip_reason(self._attach, name, request['creates'], request['removes'])
+        self._skip = self._skip_reason(name, request['creates'], request['removes'])
         if not self._skip:
             self.actions.append('exec')
 
@@ -127,7 +125,7 @@ class ExecManager(Manager):
         stdin = params['stdin']
         if stdin is not None:
             stdin = (stdin + '\n' if params['stdin_add_newline'] else stdin).encode('utf-8', 'surrogateescape')
-        self._outcome = self._attach.run(
+        self._outcome = self.store.exec_in_container(
             request['name'], request['argv'], execution_env(request['container']['spec'].get('env'), request['env']),
             cwd=request['chdir'], user=request['user'], group=request['group'], stdin=stdin,
             timeout=params['timeout'])
@@ -140,11 +138,11 @@ class ExecManager(Manager):
             return self._report(argv, None, msg='Command would have run if not in check mode')
         return self._report(argv, self._outcome, container=self._request['name'])
 
-    def _skip_reason(self, attach, name, creates, removes):
+    def _skip_reason(self, name, creates, removes):
         """Why the command need not run, from creates/removes tested inside the container."""
         if creates is None and removes is None:
             return None
-        created, to_remove = attach.test_paths(name, creates, removes)
+        created, to_remove = self.store.test_paths_in_container(name, creates, removes)
         verb = 'Would not run' if self.check_mode else 'Did not run'
         if creates is not None and created:
             return "%s command since '%s' exists" % (verb, creates)

@@ -47,7 +47,7 @@ def image_view(store, image):
         'name': image.get('name'), 'id': image.get('id'), 'rootfs': image.get('rootfs'),
         'parent': image.get('parent'), 'source': image.get('source'), 'created': image.get('created'),
         'labels': image.get('labels') or {}, 'command': image.get('command'), 'env': image.get('env') or {},
-        'read_only': store.btrfs.is_read_only(image['rootfs']) if image.get('id') else True,
+        'read_only': store.image_is_read_only(image) if image.get('id') else True,
     }
 
 

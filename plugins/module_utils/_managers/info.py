@@ -70,7 +70,7 @@ class ContainerInfoManager(InfoManager):
         return self.result(containers=self._containers)
 
     def _describe(self, meta):
-        state, pid = self.store.lxc.status(meta['name'])
+        state, pid = self.store.container_status(meta['name'])
         view = container_view(self.store, meta, state, pid)
         if self.params['changes']:
             view['changes'] = self._changes(meta, state)
@@ -88,13 +88,13 @@ class ContainerInfoManager(InfoManager):
             self.warnings.append('container %s: its image %s (id %s) no longer exists, so there is nothing to '
                                  'compare with; changes is null' % (name, meta.get('image'), meta['image_id']))
             return None
-        if not self.store.btrfs.is_read_only(image['rootfs']):
+        if not self.store.image_is_read_only(image):
             raise DockerliteError('container %s: the rootfs of its image %s is not read-only, so btrfs cannot '
                                   'compare with it' % (name, image['rootfs']))
         with self._quiet(name, state):
             snapshot = self.store.snapshot_container(name)
         try:
-            stream = self.store.btrfs.send(snapshot, parent=image['rootfs'])
+            stream = self.store.snapshot_send_stream(snapshot, image)
             changes = stream_changes(stream, image['rootfs'], snapshot)
         finally:
             self.store.discard_snapshot(snapshot)
@@ -106,8 +106,8 @@ class ContainerInfoManager(InfoManager):
         if state != 'running':
             yield
             return
-        self.store.lxc.freeze(name)
+        self.store.freeze_container(name)
         try:
             yield
         finally:
-            self.store.lxc.unfreeze(name)
+            self.store.unfreeze_container(name)

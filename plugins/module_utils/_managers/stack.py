@@ -11,9 +11,10 @@ waves run in up to ``parallel`` forked worker processes, since python3-lxc keeps
 while LXC starts or stops a container and most of a start is spent waiting for the
 kernel.
 
-Membership lives in ``<root>/stacks/<stack>.json``: the members' names with the ids of
-their containers. A recorded member is the stack's only while its container still has
-that id, so ``prune`` never removes a container that was replaced by someone else.
+Membership lives in the store's stack records (``<root>/stacks/<stack>.json``, read and
+written through the store): the members' names with the ids of their containers. A
+recorded member is the stack's only while its container still has that id, so ``prune``
+never removes a container that was replaced by someone else.
 """
 
 from __future__ import annotations
@@ -26,15 +27,12 @@ import traceback
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     CONTAINER_OPTIONS, ContainerManager)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
-    DockerliteError, MissingLibraryError, StoreDataError, ValidationError, as_dockerlite_error)
+    DockerliteError, MissingLibraryError, ValidationError, as_dockerlite_error)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import HostIds, shared_idmap
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import HostNetwork, container_ipv4
-from ansible_collections.dockerlite.core.plugins.module_utils._store.permissions import PRIVATE_DIR_MODE
-from ansible_collections.dockerlite.core.plugins.module_utils._store.store import check_id, read_json
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import validate_container_name
 
-STACKS_DIR = 'stacks'
 STACK_STATES = ('present', 'started', 'stopped', 'absent')
 # Plans are split around their store changes; the actions on either side touch only LXC.
 STORE_ACTIONS = ('create', 'set_disk_limit', 'update_config', 'remove')
@@ -168,25 +166,6 @@ def _worker_loop(jobs, queue_read, out_write):  # pragma: no cover - runs in for
             out.flush()
 
 
-def read_record(path):
-    """(stack, {container: id}) from a stack record, every name and id checked before it is used."""
-    data = read_json(path)
-    stack = os.path.basename(path)[:-len('.json')]
-    try:
-        validate_container_name(stack, 'stack name')
-        for name in data.get('containers') or {}:
-            validate_container_name(name, 'member name')
-    except ValidationError as exc:
-        raise StoreDataError(path, exc.msg) from None
-    if data.get('stack') != stack:
-        raise StoreDataError(path, 'stack %s differs from the file name' % json.dumps(data.get('stack'))[:80])
-    if not isinstance(data.get('containers'), dict):
-        raise StoreDataError(path, 'key containers is missing or not an object')
-    for name, container_id in data['containers'].items():
-        check_id(container_id, path, 'id of member %s' % name)
-    return stack, dict(data['containers'])
-
-
 class StepsFailed(DockerliteError):
     """A member's actions stopped at a failure; ``done`` lists those that were carried out."""
 
@@ -278,31 +257,9 @@ class StackManager(Manager):
 
     # -- membership --------------------------------------------------------
 
-    def _stacks_dir(self):
-        return os.path.join(self.store.root, STACKS_DIR)
-
-    def _record_path(self, stack):
-        return os.path.join(self._stacks_dir(), '%s.json' % stack)
-
     def _read_records(self):
-        """{stack: {container: id}} of every stack in the store.
-
-        A damaged record is skipped with a warning: its stack then owns no container
-        (nothing is pruned through it) until the stack is converged again, which
-        rewrites it.
-        """
-        records = {}
-        directory = self._stacks_dir()
-        if os.path.isdir(directory):
-            for filename in sorted(os.listdir(directory)):
-                if filename.endswith('.json'):
-                    try:
-                        stack, members = read_record(os.path.join(directory, filename))
-                    except StoreDataError as exc:
-                        self.damaged_records.add(filename[:-len('.json')])
-                        self.store.warnings.append('%s; skipped (the stack\'s next run rewrites it)' % exc.msg)
-                        continue
-                    records[stack] = members
+        """{stack: {container: id}} of every stack in the store; damaged records are skipped (Store.stack_records)."""
+        records, self.damaged_records = self.store.stack_records()
         return records
 
     def completed(self):
@@ -331,15 +288,12 @@ class StackManager(Manager):
     def _sync_record(self, stack, recorded, names):
         """Record the members of ``names`` that exist, if that changes the record; return (action, members)."""
         members = self._ids(names)
-        path = self._record_path(stack)
         if members == recorded and stack not in self.damaged_records:
             return None, members
         if members:
-            os.makedirs(self._stacks_dir(), mode=PRIVATE_DIR_MODE, exist_ok=True)
-            self.store.write_json(path, {'stack': stack, 'containers': members})
+            self.store.write_stack_record(stack, members)
             return 'record', members
-        if os.path.lexists(path):
-            os.unlink(path)
+        if self.store.remove_stack_record(stack):
             return 'remove', members
         return None, members
 

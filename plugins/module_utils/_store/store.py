@@ -22,25 +22,28 @@ import errno
 import fcntl
 import json
 import os
-import re
 import secrets
 import stat
 import time
+from typing import Callable, Optional
 
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.interfaces import (
+    AttachInterface, BtrfsInterface, LxcInterface)
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED as LXC_ORPHANED
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
 from ansible_collections.dockerlite.core.plugins.module_utils._store import permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
+    CONTAINER_META, ID_RE, IMAGE_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     check_no_control_chars, validate_container_name)
 
 STORE_VERSION = 1
-MARKER = '.dockerlite.json'
-LOCK_FILE = '.lock'
-IMAGE_META = 'image.json'
-CONTAINER_META = 'container.json'
 LOCK_TIMEOUT = 300
 LOCK_POLL = 0.02
-ID_RE = re.compile(r'[0-9a-f]{64}')
+# The state container_status() reports for a container whose LXC monitor died (see lxc_orphan).
+ORPHANED = LXC_ORPHANED
 # The store's own entries in root: what an adoption interrupted before the marker leaves.
 ADOPTION_DEBRIS = frozenset((LOCK_FILE, 'tmp'))
 SHOWN_ENTRIES = 5
@@ -160,12 +163,6 @@ def check_fields(data, fields, path, where=''):
                 where, key, _json_type(value), ' or '.join(JSON_TYPE_NAMES[t] for t in types)))
 
 
-def check_id(value, path, what='id'):
-    if not isinstance(value, str) or not ID_RE.fullmatch(value):
-        raise StoreDataError(path, '%s %s is not 64 hexadecimal digits' % (what, json.dumps(value)[:80]))
-    return value
-
-
 def check_image_meta(data, path, image_id):
     """image.json of the image in directory ``image_id``: its id must be that directory's name."""
     check_fields(data, IMAGE_FIELDS, path)
@@ -195,17 +192,71 @@ def _real_directory(path):
     return os.path.isdir(path) and not os.path.islink(path)
 
 
-class Store:
-    """A dockerlite store rooted at ``root`` on a btrfs filesystem."""
+def load_container(paths, entry):
+    """The metadata of the container in ``containers/<entry>``, checked; StoreDataError naming what is wrong."""
+    directory = os.path.join(paths.containers, entry)
+    try:
+        container_paths = paths.container(entry)
+    except ValidationError:
+        raise StoreDataError(directory, 'not a container: its name is not a valid container name') from None
+    if not _real_directory(directory):
+        raise StoreDataError(directory, 'not a container: not a directory')
+    meta = check_container_meta(read_json(container_paths['meta']), container_paths['meta'], entry)
+    if not _real_directory(container_paths['rootfs']):
+        raise StoreDataError(container_paths['rootfs'], 'the rootfs of container %s is missing' % entry)
+    meta['rootfs'] = container_paths['rootfs']
+    return meta
 
-    def __init__(self, root, btrfs, lxc_factory=None):
-        self.root = os.path.abspath(root)
-        self.btrfs = btrfs
-        self.images_dir = os.path.join(self.root, 'images')
-        self.containers_dir = os.path.join(self.root, 'containers')
-        self.tmp_dir = os.path.join(self.root, 'tmp')
+
+def read_container(paths, name):
+    """Container ``name``'s checked metadata, None if there is none; StoreDataError if it is damaged.
+
+    Needs neither the lock nor a client: the controller-side plugins read containers so.
+    """
+    if not os.path.lexists(paths.container(name)['dir']):
+        return None
+    return load_container(paths, name)
+
+
+def read_stack_record(path):
+    """(stack, {container: id}) from a stack record, every name and id checked before it is used."""
+    data = read_json(path)
+    stack = os.path.basename(path)[:-len(STACK_RECORD_SUFFIX)]
+    try:
+        validate_container_name(stack, 'stack name')
+        for name in data.get('containers') or {}:
+            validate_container_name(name, 'member name')
+    except ValidationError as exc:
+        raise StoreDataError(path, exc.msg) from None
+    if data.get('stack') != stack:
+        raise StoreDataError(path, 'stack %s differs from the file name' % json.dumps(data.get('stack'))[:80])
+    if not isinstance(data.get('containers'), dict):
+        raise StoreDataError(path, 'key containers is missing or not an object')
+    for name, container_id in data['containers'].items():
+        check_id(container_id, path, 'id of member %s' % name)
+    return stack, dict(data['containers'])
+
+
+class Store:
+    """A dockerlite store rooted at ``root`` on a btrfs filesystem.
+
+    The managers' only way to the host: the clients (``btrfs``, a BtrfsInterface; the
+    LXC and attach clients that ``lxc_factory`` and ``attach_factory`` make for the
+    store's LXC path, see ``_clients/interfaces.py``) are private to it.
+    """
+
+    def __init__(self, root, btrfs: BtrfsInterface, lxc_factory: Optional[Callable[[str], LxcInterface]] = None,
+                 attach_factory: Optional[Callable[[str], AttachInterface]] = None):
+        self.paths = StorePaths(root)
+        self.root = self.paths.root
+        self.images_dir = self.paths.images
+        self.containers_dir = self.paths.containers
+        self.tmp_dir = self.paths.tmp
+        self._btrfs = btrfs
         self._lxc_factory = lxc_factory
-        self._lxc = None
+        self._lxc_client = None
+        self._attach_factory = attach_factory
+        self._attach_client = None
         self._locked = False
         # Non-fatal findings (damaged entries skipped by listings); the runner reports them.
         self.warnings = []
@@ -217,21 +268,29 @@ class Store:
             self.warnings.append(message)
 
     def write_json(self, path, data):
-        """Write metadata ``path`` atomically through the store's tmp/."""
+        """Write metadata ``path`` atomically through the store's tmp/, under the lock."""
+        self._require_lock()
         write_json(path, data, self.tmp_dir)
 
     @property
-    def lxc(self):
+    def _lxc(self):
         """The LXC client for this store's LXC path, created on first use."""
-        if self._lxc is None:
-            self._lxc = self._lxc_factory(self.containers_dir)
-        return self._lxc
+        if self._lxc_client is None:
+            self._lxc_client = self._lxc_factory(self.containers_dir)
+        return self._lxc_client
+
+    @property
+    def _attach(self):
+        """The attach client (commands in a running container) for this store's LXC path, created on first use."""
+        if self._attach_client is None:
+            self._attach_client = self._attach_factory(self.containers_dir)
+        return self._attach_client
 
     # -- session and lock -------------------------------------------------
 
     def check_filesystem(self):
         check_no_control_chars(self.root, 'root')
-        mount_point, fstype = self.btrfs.filesystem(self.root)
+        mount_point, fstype = self._btrfs.filesystem(self.root)
         if fstype != 'btrfs':
             raise DockerliteError('root %s is not on a btrfs filesystem: %s is mounted from a %s filesystem'
                                   % (self.root, mount_point, fstype), root=self.root, filesystem=fstype)
@@ -254,7 +313,7 @@ class Store:
                 root=self.root)
 
     def _check_marker(self):
-        path = os.path.join(self.root, MARKER)
+        path = self.paths.marker
         marker = read_json(path)
         if marker.get('version') != STORE_VERSION:
             raise StoreDataError(path, 'store version %s is not one this collection knows (%d)'
@@ -263,7 +322,7 @@ class Store:
     def _check_layout(self):
         """The store's own directories must be directories: a symlink there would send the clean-up
         of tmp/, listings and removals elsewhere."""
-        for path in (self.tmp_dir, self.images_dir, self.containers_dir, os.path.join(self.root, 'stacks')):
+        for path in self.paths.own_directories():
             if os.path.lexists(path) and not _real_directory(path):
                 raise StoreDataError(path, 'is not a directory (a symbolic link or a file); the store will not use it')
 
@@ -286,7 +345,7 @@ class Store:
         """
         self.check_filesystem()
         self.check_root()
-        lock_path = os.path.join(self.root, LOCK_FILE)
+        lock_path = self.paths.lock
         if check_mode and not os.path.lexists(lock_path):
             yield self
             return
@@ -354,8 +413,8 @@ class Store:
         """
         os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
         for entry in os.listdir(self.tmp_dir):
-            self.btrfs.remove_tree(os.path.join(self.tmp_dir, entry))
-        marker = os.path.join(self.root, MARKER)
+            self._btrfs.remove_tree(os.path.join(self.tmp_dir, entry))
+        marker = self.paths.marker
         if not os.path.lexists(marker):
             self.write_json(marker, {'version': STORE_VERSION})
         for path in (self.images_dir, self.containers_dir):
@@ -390,7 +449,7 @@ class Store:
             yield staged
         except BaseException:
             try:
-                self.btrfs.remove_tree(staged)
+                self._btrfs.remove_tree(staged)
             except (DockerliteError, OSError):
                 pass  # the next session's clean-up of tmp/ gets it
             raise
@@ -398,18 +457,18 @@ class Store:
     def _discard(self, path):
         """Make ``path`` disappear atomically (rename into tmp/), then delete it."""
         self._require_lock()
-        self.btrfs.check_unmounted(path)
+        self._btrfs.check_unmounted(path)
         dest = os.path.join(self.tmp_dir, 'discard-' + secrets.token_hex(8))
         os.rename(path, dest)
-        self.btrfs.remove_tree(dest)
+        self._btrfs.remove_tree(dest)
 
     # -- images -----------------------------------------------------------
 
     def image_dir(self, image_id):
-        return os.path.join(self.images_dir, check_id(image_id, self.images_dir, 'image id'))
+        return self.paths.image_dir(image_id)
 
     def image_rootfs(self, image_id):
-        return os.path.join(self.image_dir(image_id), 'rootfs')
+        return self.paths.image_rootfs(image_id)
 
     def _load_image(self, entry):
         """The metadata of the image in ``images/<entry>``, checked; StoreDataError naming what is wrong."""
@@ -487,9 +546,9 @@ class Store:
         """Create a new read-only image: ``populate(rootfs)`` fills a fresh subvolume."""
         with self._staging() as staged:
             rootfs = os.path.join(staged, 'rootfs')
-            self.btrfs.create_subvolume(rootfs)
+            self._btrfs.create_subvolume(rootfs)
             populate(rootfs)
-            self.btrfs.set_read_only(rootfs, True)
+            self._btrfs.set_read_only(rootfs, True)
             self.write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
 
@@ -501,8 +560,8 @@ class Store:
         """
         with self._staging() as staged:
             rootfs = os.path.join(staged, 'rootfs')
-            self.btrfs.snapshot(source_rootfs, rootfs, read_only=True)
-            meta = dict(meta, container_generation=self.btrfs.created_transaction(rootfs))
+            self._btrfs.snapshot(source_rootfs, rootfs, read_only=True)
+            meta = dict(meta, container_generation=self._btrfs.created_transaction(rootfs))
             self.write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
 
@@ -545,24 +604,11 @@ class Store:
     # -- containers -------------------------------------------------------
 
     def container_paths(self, name):
-        base = os.path.join(self.containers_dir, validate_container_name(name))
-        return {'dir': base, 'rootfs': os.path.join(base, 'rootfs'), 'config': os.path.join(base, 'config'),
-                'log': os.path.join(base, 'lxc.log'), 'meta': os.path.join(base, CONTAINER_META)}
+        """{dir, rootfs, config, log, meta} of container ``name`` (see StorePaths.container)."""
+        return self.paths.container(name)
 
     def _load_container(self, entry):
-        """The metadata of the container in ``containers/<entry>``, checked; StoreDataError naming what is wrong."""
-        directory = os.path.join(self.containers_dir, entry)
-        try:
-            paths = self.container_paths(entry)
-        except ValidationError:
-            raise StoreDataError(directory, 'not a container: its name is not a valid container name') from None
-        if not _real_directory(directory):
-            raise StoreDataError(directory, 'not a container: not a directory')
-        meta = check_container_meta(read_json(paths['meta']), paths['meta'], entry)
-        if not _real_directory(paths['rootfs']):
-            raise StoreDataError(paths['rootfs'], 'the rootfs of container %s is missing' % entry)
-        meta['rootfs'] = paths['rootfs']
-        return meta
+        return load_container(self.paths, entry)
 
     def list_containers(self):
         """Every sound container's metadata, by name; damaged entries are skipped with a warning."""
@@ -582,9 +628,7 @@ class Store:
 
     def get_container(self, name):
         """Container ``name``'s metadata, None if there is none; StoreDataError if it is damaged."""
-        if not self.container_exists(name):
-            return None
-        return self._load_container(name)
+        return read_container(self.paths, name)
 
     def container_stop_signal(self, name):
         """The signal that halts container ``name``'s PID 1; SIGKILL if its metadata is damaged."""
@@ -604,7 +648,7 @@ class Store:
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
         acl_uid = self._acl_uid_of(meta)
         with self._staging() as staged:
-            self.btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
+            self._btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
             if meta['spec'].get('disk_limit'):
                 self._limit_disk(os.path.join(staged, 'rootfs'), meta['spec']['disk_limit'])
             self._write_container_files(staged, meta, config_text, files)
@@ -669,9 +713,9 @@ class Store:
         if not self._quotas_on():
             if limit is None:
                 return  # without quotas nothing is limited
-            self.btrfs.enable_quota(self.root)
+            self._btrfs.enable_quota(self.root)
             self._quota_on = True
-        self.btrfs.set_qgroup_limit(rootfs, limit, via=self.root)
+        self._btrfs.set_qgroup_limit(rootfs, limit, via=self.root)
         self._qgroups = None
 
     def container_disk_usage(self, name):
@@ -681,14 +725,14 @@ class Store:
         qgroups = self._qgroup_usage()
         if qgroups is None or not os.path.isdir(rootfs):
             return None  # quotas off, or a broken container without its rootfs
-        subvolume_id = self.btrfs.subvolume_id(rootfs)
+        subvolume_id = self._btrfs.subvolume_id(rootfs)
         if subvolume_id not in qgroups:
             qgroups = self._qgroup_usage(refresh=True) or {}
         return qgroups[subvolume_id]['exclusive'] if subvolume_id in qgroups else None
 
     def _quotas_on(self):
         if self._quota_on is None:
-            self._quota_on = self.btrfs.quota_enabled(self.root)
+            self._quota_on = self._btrfs.quota_enabled(self.root)
         return self._quota_on
 
     def _qgroup_usage(self, refresh=False):
@@ -698,8 +742,8 @@ class Store:
         if self._qgroups is None or refresh:
             if not self._quotas_on():
                 return None
-            self.btrfs.sync(self.root)
-            self._qgroups = (self.btrfs.qgroups(self.root),)
+            self._btrfs.sync(self.root)
+            self._qgroups = (self._btrfs.qgroups(self.root),)
         return self._qgroups[0]
 
     # -- read-only views --------------------------------------------------
@@ -720,11 +764,11 @@ class Store:
         rootfs = self.container_paths(name)['rootfs']
         container = self.get_container(name)
         os.makedirs(self.tmp_dir, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
-        before = self.btrfs.generation(rootfs)
+        before = self._btrfs.generation(rootfs)
         with self._staging() as staged:
             snapshot = os.path.join(staged, 'rootfs')
-            self.btrfs.snapshot(rootfs, snapshot, read_only=True)
-            after = self.btrfs.created_transaction(snapshot)
+            self._btrfs.snapshot(rootfs, snapshot, read_only=True)
+            after = self._btrfs.created_transaction(snapshot)
             for image in self.list_images():
                 if (image.get('container_id') == container['id'] and image.get('container_generation') == before
                         and before != after):
@@ -737,4 +781,106 @@ class Store:
         staged = os.path.dirname(snapshot)
         if os.path.dirname(staged) != self.tmp_dir:
             raise DockerliteError('internal error: %s is not a staged snapshot' % snapshot)
-        self.btrfs.remove_tree(staged)
+        self._btrfs.remove_tree(staged)
+
+    def snapshot_send_stream(self, snapshot, image):
+        """The btrfs send stream (metadata only) from ``image``'s rootfs to a snapshot of ``snapshot_container``."""
+        return self._btrfs.send(snapshot, parent=image['rootfs'])
+
+    def image_is_read_only(self, image):
+        """Whether ``image``'s rootfs subvolume is read-only, as every image's should be."""
+        return self._btrfs.is_read_only(image['rootfs'])
+
+    def container_generation(self, name):
+        """The btrfs generation of container ``name``'s rootfs: it moves when anything is written to it."""
+        return self._btrfs.generation(self.container_paths(name)['rootfs'])
+
+    # -- stack records ----------------------------------------------------
+
+    def stack_records(self):
+        """({stack: {container: id}}, {stacks whose record is damaged}) of every stack in the store.
+
+        A damaged record is skipped with a warning: its stack then owns no container
+        (nothing is pruned through it) until the stack is converged again, which
+        rewrites it.
+        """
+        records, damaged = {}, set()
+        if not _real_directory(self.paths.stacks):
+            return records, damaged
+        for filename in sorted(os.listdir(self.paths.stacks)):
+            if not filename.endswith(STACK_RECORD_SUFFIX):
+                continue
+            try:
+                stack, members = read_stack_record(os.path.join(self.paths.stacks, filename))
+            except StoreDataError as exc:
+                damaged.add(filename[:-len(STACK_RECORD_SUFFIX)])
+                self._warn('%s; skipped (the stack\'s next run rewrites it)' % exc.msg)
+                continue
+            records[stack] = members
+        return records, damaged
+
+    def write_stack_record(self, stack, members):
+        """Record ``members`` ({container name: container id}) as stack ``stack``'s."""
+        self._require_lock()
+        path = self.paths.stack_record(stack)
+        os.makedirs(self.paths.stacks, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+        self.write_json(path, {'stack': stack, 'containers': members})
+
+    def remove_stack_record(self, stack):
+        """Delete stack ``stack``'s record; whether there was one."""
+        self._require_lock()
+        path = self.paths.stack_record(stack)
+        if not os.path.lexists(path):
+            return False
+        os.unlink(path)
+        return True
+
+    # -- running containers (LXC) -----------------------------------------
+    #
+    # Not store mutations: LXC serialises its own operations on a container, and the
+    # stack runs starts and stops in forked workers. None of these needs the lock.
+
+    def container_status(self, name):
+        """(state, pid) of container ``name``: running, frozen, stopped or ORPHANED; pid None when stopped."""
+        return self._lxc.status(name)
+
+    def start_container(self, name, argv):
+        """Start container ``name`` with ``argv`` as its PID 1."""
+        self._lxc.start(name, argv)
+
+    def wait_for_container_ipv4(self, name, address, interface, timeout):
+        """Wait up to ``timeout`` seconds until ``address`` shows up on ``interface`` in container ``name``."""
+        self._lxc.wait_for_ipv4(name, address, interface, timeout)
+
+    def stop_container(self, name, timeout):
+        """Halt container ``name`` with its stop signal, killing it after ``timeout`` seconds."""
+        self._lxc.stop(name, timeout, self.container_stop_signal(name))
+
+    def kill_orphaned_container(self, name):
+        """Kill the processes of container ``name`` whose LXC monitor died (state ORPHANED)."""
+        self._lxc.kill_orphan(name)
+
+    def freeze_container(self, name):
+        self._lxc.freeze(name)
+
+    def unfreeze_container(self, name):
+        self._lxc.unfreeze(name)
+
+    def run_container_command(self, name, argv, timeout):
+        """Run ``argv`` once as the PID 1 of stopped container ``name``: (rc, stdout, stderr, seconds)."""
+        return self._lxc.execute(name, argv, timeout)
+
+    @staticmethod
+    def host_cgroup_layout():
+        """{controller: 'v1' or 'v2'} of the host's cgroup controllers that a container's config limits."""
+        return cgroup_layout()
+
+    # -- commands in running containers (attach) --------------------------
+
+    def test_paths_in_container(self, name, creates, removes):
+        """(whether ``creates`` exists, whether ``removes`` exists) inside running container ``name``."""
+        return self._attach.test_paths(name, creates, removes)
+
+    def exec_in_container(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
+        """Run ``argv`` in running container ``name`` (see AttachClient.run); an ExecResult."""
+        return self._attach.run(name, argv, env, cwd=cwd, user=user, group=group, stdin=stdin, timeout=timeout)

@@ -1,10 +1,12 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""Stand-ins for the btrfs and LXC clients, and helpers to drive the managers.
+"""Stand-ins for the btrfs, LXC and attach clients, and helpers to drive the managers.
 
 FakeBtrfs keeps subvolumes as plain directories; FakeLxc keeps container states in a
-dict. Both record their mutating calls, so a test can assert that check mode made
+dict; FakeAttach answers from a set of paths. They implement the protocols of
+``_clients/interfaces.py`` (test_interfaces checks every signature). FakeBtrfs and
+FakeLxc record their mutating calls, so a test can assert that check mode made
 none. The flags and counters FakeBtrfs keeps are keyed by inode, because the store
 moves subvolumes into place with rename(2).
 """
@@ -21,6 +23,7 @@ import struct
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
@@ -50,7 +53,7 @@ def tree_signature(path):
 
 
 class FakeBtrfs:
-    """The BtrfsClient interface the store uses, over plain directories."""
+    """The BtrfsInterface the store uses, over plain directories."""
 
     MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree', 'enable_quota',
                 'set_qgroup_limit')
@@ -158,7 +161,7 @@ class FakeBtrfs:
     def limit_of(self, path):
         return self.limits.get(self.subvolume_id(path))
 
-    def send(self, subvolume, parent=None, no_data=True):
+    def send(self, subvolume, parent=None, no_data=True, timeout=600):
         """A send stream from ``parent`` to ``subvolume``, built by comparing the two trees.
 
         Simpler than the kernel's (no renames or links: new entries are made under a
@@ -187,7 +190,7 @@ class FakeBtrfs:
 
 
 class FakeLxc:
-    """The LxcClient interface the managers use; states live in a dict."""
+    """The LxcInterface the store uses; states live in a dict."""
 
     MUTATING = ('start', 'stop', 'freeze', 'unfreeze', 'kill', 'kill_orphan', 'execute')
     PID = 4242
@@ -283,6 +286,28 @@ class FakeLxc:
         return self.execute_result
 
 
+class FakeAttach:
+    """The AttachInterface the store uses; ``paths`` is what exists in every container.
+
+    Keeps its own ``calls`` (not the host's journal), so a test sees only the attach calls.
+    """
+
+    def __init__(self, lxcpath):
+        self.lxcpath = lxcpath
+        self.calls = []
+        self.paths = set()
+        self.status = 0
+        self.timed_out = False
+
+    def test_paths(self, name, creates=None, removes=None):
+        self.calls.append(('test_paths', name, creates, removes))
+        return creates in self.paths, removes in self.paths
+
+    def run(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
+        self.calls.append(('run', name, list(argv), dict(env), cwd, user, group, stdin, timeout))
+        return ExecResult(self.status, b'out\n\n', b'err\n', self.timed_out, 0.25)
+
+
 class FakeHostNetwork:
     """The HostNetwork interface: bridges kept in a dict of name -> Bridge."""
 
@@ -320,6 +345,7 @@ class FakeHost:
         self.calls = []
         self.btrfs = FakeBtrfs(fstype, self.calls)
         self.lxc = FakeLxc(os.path.join(os.path.abspath(self.root), 'containers'), self.calls)
+        self.attach = FakeAttach(self.lxc.lxcpath)
         self.network = FakeHostNetwork(self.calls)
         self.ids = FakeHostIds()
 
@@ -327,9 +353,13 @@ class FakeHost:
         assert lxcpath == self.lxc.lxcpath
         return self.lxc
 
+    def _attach_factory(self, lxcpath):
+        assert lxcpath == self.attach.lxcpath
+        return self.attach
+
     def store(self):
         """A fresh Store object, as each module run makes one."""
-        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory)
+        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory)
 
     def forget_calls(self):
         del self.calls[:]

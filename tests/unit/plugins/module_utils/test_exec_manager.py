@@ -10,43 +10,18 @@ import os
 
 import pytest
 
-from ansible_collections.dockerlite.core.plugins.module_utils._managers import exec as exec_manager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import (
     DEFAULT_PATH, ExecManager, container_path, exec_argv, execution_env, normalize_exec_env, parse_user)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult, resolve_identity
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import resolve_identity
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, run_manager
 
 
-class FakeAttach:
-    """The AttachClient interface; ``paths`` is what exists in every container."""
-
-    def __init__(self):
-        self.calls = []
-        self.paths = set()
-        self.status = 0
-        self.timed_out = False
-
-    def __call__(self, lxcpath):
-        self.lxcpath = lxcpath
-        return self
-
-    def test_paths(self, name, creates=None, removes=None):
-        self.calls.append(('test_paths', name, creates, removes))
-        return creates in self.paths, removes in self.paths
-
-    def run(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
-        self.calls.append(('run', name, list(argv), dict(env), cwd, user, group, stdin, timeout))
-        return ExecResult(self.status, b'out\n\n', b'err\n', self.timed_out, 0.25)
-
-
 @pytest.fixture
-def attach(monkeypatch):
-    fake = FakeAttach()
-    monkeypatch.setattr(exec_manager, 'AttachClient', fake)
-    return fake
+def attach(host):
+    return host.attach
 
 
 @pytest.fixture

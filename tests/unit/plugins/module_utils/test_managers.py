@@ -101,7 +101,8 @@ def legacy(state='started'):
         for key in ('privileged', 'isolated_idmap'):
             del meta['spec'][key]
         del meta['idmap']
-        store.write_json(path, meta)
+        with store.session():
+            store.write_json(path, meta)
     return setup
 
 

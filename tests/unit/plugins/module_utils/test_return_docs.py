@@ -21,7 +21,6 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.dockerlite.core.plugins.module_utils._managers import exec as exec_manager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.commit import CommitManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     ContainerManager, container_view)
@@ -30,7 +29,6 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.image im
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.info import (
     ContainerInfoManager, ImageInfoManager)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager, stack_view
-from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, MODULES, run_manager
 
 # Keys every Ansible module may return without documenting them (Ansible's common return values).
@@ -68,19 +66,6 @@ def check_keys(doc, value, where, optional=()):
                     check_keys(entry['contains'], element, '%s[%d]' % (path, index))
 
 
-class FakeAttach:
-    """AttachClient for dockerlite_exec: every path exists, commands succeed."""
-
-    def __call__(self, lxcpath):
-        return self
-
-    def test_paths(self, name, creates=None, removes=None):
-        return creates is not None, removes is not None
-
-    def run(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
-        return ExecResult(0, b'out\n', b'', False, 0.1)
-
-
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     src, data = tmp_path / 'src', tmp_path / 'data'
@@ -90,7 +75,9 @@ def host(tmp_path, monkeypatch):
     fake = FakeHost(tmp_path / 'store')
     fake.network.add_bridge('br0', '10.213.0.1/24')
     fake.src, fake.data = str(src), str(data)
-    monkeypatch.setattr(exec_manager, 'AttachClient', FakeAttach())
+    # dockerlite_exec: every path exists in the container, so creates and removes both apply.
+    monkeypatch.setattr(fake.attach, 'test_paths',
+                        lambda name, creates=None, removes=None: (creates is not None, removes is not None))
     return fake
 
 

@@ -381,6 +381,9 @@ MUTATIONS = {
     'create_container': lambda store, image, web: store.create_container(container_meta('db', image), image, 'x\n'),
     'update_container': lambda store, image, web: store.update_container(dict(web, spec={}), 'changed\n'),
     'remove_container': lambda store, image, web: store.remove_container(web['name']),
+    'write_json': lambda store, image, web: store.write_json(store.container_paths(web['name'])['meta'], {}),
+    'write_stack_record': lambda store, image, web: store.write_stack_record('app', {'web': web['id']}),
+    'remove_stack_record': lambda store, image, web: store.remove_stack_record('app'),
 }
 
 
@@ -393,6 +396,7 @@ def test_mutations_need_the_lock(tmp_path, mutation, how):
         with store.session():
             image = build(store)
             web = create_web(store, image)
+            store.write_stack_record('app', {'web': web['id']})
     else:
         image = dict(image_meta(), rootfs=str(tmp_path / 'nowhere'))
         web = container_meta('web', image)

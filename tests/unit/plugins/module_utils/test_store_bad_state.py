@@ -16,9 +16,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.containe
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, StoreDataError, as_dockerlite_error)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager, read_record
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import (
-    check_container_meta, check_image_meta, read_json)
+    check_container_meta, check_image_meta, read_json, read_stack_record)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeHost, listing, module_params, run_manager, store_state)
 
@@ -375,7 +375,7 @@ def test_stack_records_are_checked_before_use(tmp_path, data, message):
     path = tmp_path / 'app.json'
     path.write_text(json.dumps(data))
     with pytest.raises(StoreDataError) as caught:
-        read_record(str(path))
+        read_stack_record(str(path))
     assert caught.value.msg.startswith('%s: %s' % (path, message))
 
 
@@ -388,7 +388,7 @@ def test_a_damaged_stack_record_is_skipped_and_rewritten(host, src):
     result = run_manager(host, StackManager, 'dockerlite_stack', **params)
     assert 'record stack app' in result['actions']
     assert {'what': 'stack', 'name': 'app', 'action': 'record'} in result['action_details']
-    assert read_record(os.path.join(stacks, 'app.json'))[1].keys() == {'web'}
+    assert read_stack_record(os.path.join(stacks, 'app.json'))[1].keys() == {'web'}
 
 
 # -- errors ----------------------------------------------------------------------------
