@@ -111,7 +111,7 @@ demo-clean:
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-playbook -i 'localhost,' -c local \
 		-e ansible_python_interpreter=/usr/bin/python3 playbooks/demo_clean.yml
 
-# Benchmarks, as root (issue 6): on a throwaway loopback btrfs store, the modules
+# Benchmarks, as root: on a throwaway loopback btrfs store, the modules
 # against their floors and community.general.lxc_container, side by side; prints
 # one markdown table, writes bench/output/results.{md,json} and PNG plots. The
 # BENCH_* variables in bench/README.md shorten it (BENCH_N=3 BENCH_PEER_N=0 ...).

@@ -207,6 +207,11 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.dockerlite.core.plugins.module_utils._common.codecache import install as install_code_cache
+
+# Before the collection's other imports: they load their compiled code from the host's cache.
+install_code_cache()
+
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import ExecManager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
 

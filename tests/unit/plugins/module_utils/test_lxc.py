@@ -98,3 +98,28 @@ def test_client_needs_the_library(monkeypatch):
     with pytest.raises(MissingLibraryError) as info:
         lxc.LxcClient('/var/lib/dockerlite/containers')
     assert info.value.library == 'python3-lxc'
+
+
+def test_direct_id_maps_leaves_path_out_only_inside(monkeypatch):
+    monkeypatch.setenv('PATH', '/usr/sbin:/usr/bin')
+    monkeypatch.setattr(lxc.os, 'geteuid', lambda: 0)
+    with lxc.direct_id_maps():
+        assert 'PATH' not in lxc.os.environ
+    assert lxc.os.environ['PATH'] == '/usr/sbin:/usr/bin'
+
+
+def test_direct_id_maps_restores_path_after_an_error(monkeypatch):
+    monkeypatch.setenv('PATH', '/bin')
+    monkeypatch.setattr(lxc.os, 'geteuid', lambda: 0)
+    with pytest.raises(RuntimeError):
+        with lxc.direct_id_maps():
+            raise RuntimeError('start failed')
+    assert lxc.os.environ['PATH'] == '/bin'
+
+
+def test_direct_id_maps_keeps_path_for_other_users(monkeypatch):
+    # Without root, LXC needs newuidmap/newgidmap to map more than the caller's own id.
+    monkeypatch.setenv('PATH', '/bin')
+    monkeypatch.setattr(lxc.os, 'geteuid', lambda: 1000)
+    with lxc.direct_id_maps():
+        assert lxc.os.environ['PATH'] == '/bin'

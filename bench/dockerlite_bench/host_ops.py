@@ -3,12 +3,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """The benchmark's measurements that run on the managed host's Python, not through Ansible.
 
-Run by bench.py as ``/usr/bin/python3 host_ops.py OP`` with a JSON object of
-arguments on stdin; prints a JSON object on stdout. With PYTHONPATH naming the
-build copy (``ansible_collections``) and a directory holding the controller's
-``ansible`` package, it imports the collection's module_utils, so the managers
-measured here are the code the modules run, minus Ansible. Imports of the
-collection are done inside the operations: ``import_probe`` must start clean.
+Run by the workspace (``Workspace.host``) as ``/usr/bin/python3 host_ops.py OP``, a
+script of its own, with a JSON object of arguments on stdin; prints a JSON object on
+stdout. With PYTHONPATH naming the build copy (``ansible_collections``) and a
+directory holding the controller's ``ansible`` package, it imports the collection's
+module_utils, so the managers measured here are the code the modules run, minus
+Ansible. Imports of the collection, and of its sibling btrfs_quiet.py, are done inside
+the operations: ``import_probe`` must start clean.
 
 Operations:
   raw_create_start   the raw floor: btrfsutil snapshot + config + python3-lxc start
@@ -138,7 +139,7 @@ def op_managed(args):
 
     ``phases`` picks some of them (default all). The first call of a phase in a process
     also pays what liblxc and the store do once per process; a module run is one call
-    in a fresh process, so bench.py measures both ways.
+    in a fresh process, so the benchmark measures both ways.
     """
     root, names, image, command = args['root'], args['names'], args['image'], args['command']
     warm_up()
@@ -237,23 +238,12 @@ def op_raw_stop_remove(args):
     return {'steps_ms': dict(steps)}
 
 
-def wait_for_cleaner(root, timeout=300):
-    """Let btrfs finish deleting removed subvolumes, so the next case starts quiet.
-
-    The cleaner runs after a transaction commit: without the syncs it waits for the
-    next periodic commit (30 s by default).
-    """
+def wait_for_cleaner(root):
+    """Let btrfs finish deleting removed subvolumes, so the next case starts quiet."""
     import btrfsutil
+    from btrfs_quiet import wait_for_cleaner as wait  # a sibling file: this one runs as a script
 
-    deadline = time.monotonic() + timeout
-    while True:
-        btrfsutil.sync(root)
-        if not btrfsutil.deleted_subvolumes(root):
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError('btrfs did not clean up deleted subvolumes within %d seconds' % timeout)
-        time.sleep(0.05)
-    btrfsutil.sync(root)
+    wait(lambda: btrfsutil.sync(root), lambda: btrfsutil.deleted_subvolumes(root))
 
 
 def commit_once(root, image, command, size_mib, synced, chunk, label):

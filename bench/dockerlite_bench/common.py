@@ -1,0 +1,88 @@
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+"""What every part of the benchmark shares: settings, constants, commands, statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+BENCH_DIR = os.path.dirname(PACKAGE_DIR)
+HOST_PYTHON = '/usr/bin/python3'
+MIB = 1024 * 1024
+# PID 1 of every benchmark container: no handler for the halt signal, so a stop is a kill
+# and no figure waits for an init system to shut down.
+COMMAND = ['/bin/sleep', '2147483647']
+IMAGE = 'busybox'
+IMAGE_MODULE = 'dockerlite.core.dockerlite_image'
+CONTAINER_MODULE = 'dockerlite.core.dockerlite_container'
+COMMIT_MODULE = 'dockerlite.core.dockerlite_commit'
+STACK_MODULE = 'dockerlite.core.dockerlite_stack'
+PEER_MODULE = 'community.general.lxc_container'
+FLOOR_MODULE = 'ansible.builtin.file'
+COMMON_CONF = '/usr/share/lxc/config/common.conf'
+STARTED = time.monotonic()
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(message):
+    print('[bench %6.1fs] %s' % (time.monotonic() - STARTED, message), file=sys.stderr, flush=True)
+
+
+def run(argv, **kwargs):
+    """Run a command, failing with its output if it fails."""
+    kwargs.setdefault('stdout', subprocess.PIPE)
+    kwargs.setdefault('stderr', subprocess.PIPE)
+    proc = subprocess.run(argv, text=True, check=False, **kwargs)
+    if proc.returncode != 0:
+        raise BenchError('%s exited %d: %s' % (' '.join(argv), proc.returncode, (proc.stderr or '').strip()))
+    return proc.stdout
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def mean(values):
+    return statistics.fmean(values) if values else None
+
+
+def timed_ms(call):
+    started = time.monotonic()
+    call()
+    return (time.monotonic() - started) * 1000.0
+
+
+def env_ints(environ, name, default):
+    return [int(word) for word in environ.get(name, default).split()]
+
+
+class Settings:
+    """The run's settings: the command line's directories and the BENCH_* environment variables
+    (bench/README.md lists them)."""
+
+    def __init__(self, build, output, environ=None):
+        environ = os.environ if environ is None else environ
+        self.build = os.path.abspath(build)
+        self.output = os.path.abspath(output)
+        self.ns = env_ints(environ, 'BENCH_N', '10 50')
+        peer = environ.get('BENCH_PEER_N', '').split()
+        self.peer_ns = self.ns if not peer else [int(word) for word in peer if int(word) > 0]
+        self.commit_mib = env_ints(environ, 'BENCH_COMMIT_MIB', '1 100 1024')
+        self.commit_repeat = int(environ.get('BENCH_COMMIT_REPEAT', '3'))
+        self.hook_n = int(environ.get('BENCH_HOOK_N', '10'))
+        self.repeat = int(environ.get('BENCH_REPEAT', '7'))
+        self.split_n = int(environ.get('BENCH_SPLIT_N', '10'))
+        self.loop_size = environ.get('BENCH_LOOP_SIZE', '8G')
+        self.tmp_parent = environ.get('BENCH_TMPDIR') or None
+        self.stack_n = int(environ.get('BENCH_STACK_N', '100'))
+        self.quota_n = int(environ.get('BENCH_QUOTA_N', '10'))
+        self.bin = os.path.dirname(sys.executable)
