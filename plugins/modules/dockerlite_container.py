@@ -67,8 +67,11 @@ options:
     default: started
   command:
     description:
-      - Command run as the container's PID 1, as a list of arguments or a string split like a shell would. Arguments
-        are passed whole (not through C(lxc.init.cmd), which LXC splits on spaces).
+      - Command run as the container's PID 1, as a list of arguments or a string split into arguments like a shell
+        would (quotes and backslashes are honoured), without a shell; the same as
+        O(dockerlite.core.dockerlite_exec#module:command) with O(dockerlite.core.dockerlite_exec#module:shell=false).
+        For a shell command line, give V([/bin/sh, -c, "..."]). Arguments are passed whole (not through
+        C(lxc.init.cmd), which LXC splits on spaces).
       - Default is the image's command, else V(/sbin/init).
     type: raw
   env:
@@ -265,11 +268,20 @@ options:
     default: false
   timeout:
     description:
-      - Seconds to wait for a graceful stop before the container is killed (default 10). The halt signal goes to
-        PID 1 (SIGUSR1 for busybox init, SIGPWR for other init systems, SIGTERM for a command); when PID 1 has no
-        handler for it, the kernel ignores it and the container is killed at once.
-      - With O(detach=false), also the longest the command may run before it is killed and the task fails (no limit
-        if not given).
+      - With O(detach=false), the longest the command may run, in seconds (a number greater than 0, V(2.5) or
+        V(10)); past it, it is killed and the task fails. No limit when not given. The same option as
+        O(dockerlite.core.dockerlite_exec#module:timeout).
+      - "Deprecated: while O(stop_timeout) is not given, O(timeout) is also still used as the seconds to wait for a
+        graceful stop (rounded up; V(0) kills at once), with a deprecation warning; from dockerlite.core 1.0.0 on it
+        applies only with O(detach=false). Set O(stop_timeout) for the stop."
+      - An integer is accepted as before.
+    type: float
+  stop_timeout:
+    description:
+      - Seconds to wait for a graceful stop before the container is killed (V(0) kills at once); 10 when not given.
+        The halt signal goes to PID 1 (SIGUSR1 for busybox init, SIGPWR for other init systems, SIGTERM for a
+        command); when PID 1 has no handler for it, the kernel ignores it and the container is killed at once.
+      - The name and meaning of community.docker's C(docker_container) option.
     type: int
 seealso:
   - module: dockerlite.core.dockerlite_image

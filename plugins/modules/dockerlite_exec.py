@@ -39,12 +39,29 @@ options:
     type: str
     required: true
   argv:
-    description: The program and its arguments, passed as they are (no shell). Mutually exclusive with O(command).
+    description:
+      - The program and its arguments, passed as they are (no shell, no quoting needed). Mutually exclusive with
+        O(command).
     type: list
     elements: str
   command:
-    description: A shell command line, run by C(/bin/sh -c) in the container. Mutually exclusive with O(argv).
-    type: str
+    description:
+      - The program and its arguments, as a list, or as a string split into arguments like a shell would (quotes and
+        backslashes are honoured) and run without a shell, as O(dockerlite.core.dockerlite_container#module:command)
+        and M(ansible.builtin.command) do. Mutually exclusive with O(argv).
+      - With O(shell=true), a shell command line (a string) run by C(/bin/sh -c) in the container, as
+        M(ansible.builtin.shell) does.
+      - "Deprecated: while O(shell) is not given, a string is still run by C(/bin/sh -c), with a deprecation warning;
+        from dockerlite.core 1.0.0 on it is split and run without a shell. Set O(shell) to choose."
+    type: raw
+  shell:
+    description:
+      - V(true) runs O(command), a string, by C(/bin/sh -c) in the container (pipes, redirections, variables and
+        globs work); it does not apply to O(argv).
+      - V(false) runs O(command) without a shell.
+      - When not given, V(false), except that a string O(command) still goes through C(/bin/sh -c) with a
+        deprecation warning until dockerlite.core 1.0.0, which makes V(false) the default.
+    type: bool
   chdir:
     description: Directory in the container to run the command in.
     type: str
@@ -77,8 +94,10 @@ options:
     default: true
   timeout:
     description:
-      - Seconds the command may run. When it is exceeded, the command and every process in its process group are
-        killed and the task fails, with what was output so far. No limit when not given.
+      - Seconds the command may run, a number greater than 0 (V(2.5) or V(10)); the same option as
+        O(dockerlite.core.dockerlite_container#module:timeout) for a one-off run. When it is exceeded, the command
+        and every process in its process group are killed and the task fails, with what was output so far. No limit
+        when not given.
     type: float
   creates:
     description:
@@ -110,10 +129,17 @@ EXAMPLES = r'''
     argv: [cat, /etc/os-release]
   register: os_release
 
+- name: Run a command given as a string, split into arguments without a shell
+  dockerlite.core.dockerlite_exec:
+    container: web
+    command: touch "/tmp/a file"
+    shell: false
+
 - name: Run a shell command line as an unprivileged user, once
   dockerlite.core.dockerlite_exec:
     container: web
     command: echo "generated at $(date)" > /tmp/stamp
+    shell: true
     user: nobody
     creates: /tmp/stamp
 
@@ -135,7 +161,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 cmd:
-  description: The argument list that was run (or would be); O(command) becomes V([/bin/sh, -c, <command>]).
+  description: The argument list that was run (or would be); with O(shell=true), V([/bin/sh, -c, <command>]).
   returned: always
   type: list
   elements: str
@@ -202,7 +228,8 @@ def main():
         argument_spec=argument_spec(
             container=dict(type='str', required=True),
             argv=dict(type='list', elements='str'),
-            command=dict(type='str'),
+            command=dict(type='raw'),
+            shell=dict(type='bool'),
             chdir=dict(type='str', default='/'),
             env=dict(type='dict'),
             user=dict(type='str'),

@@ -95,7 +95,7 @@ options:
         type: str
         choices: [present, started, stopped, restarted, frozen, absent]
       command:
-        description: Command run as PID 1, a list or a string split like a shell would.
+        description: Command run as PID 1, a list or a string split like a shell would (no shell).
         type: raw
       env:
         description: Environment variables, added to the image's.
@@ -198,7 +198,15 @@ options:
         type: bool
         default: false
       timeout:
-        description: Seconds to wait for a graceful stop before the container is killed (default 10).
+        description:
+          - With O(containers[].detach=false), the longest the command may run, in seconds (a number greater than
+            0). See M(dockerlite.core.dockerlite_container).
+          - "Deprecated: while O(containers[].stop_timeout) is not given, also the seconds to wait for a graceful
+            stop, with a deprecation warning, until dockerlite.core 1.0.0."
+        type: float
+      stop_timeout:
+        description: Seconds to wait for a graceful stop before the container is killed (V(0) kills at once); 10
+          when not given.
         type: int
 notes:
   - The stack's own record lives beside the containers, in C(<root>/stacks); it is written, atomically and under the

@@ -17,6 +17,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attac
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 DEFAULT_ROOT = '/var/lib/dockerlite'
+COLLECTION_NAME = 'dockerlite.core'
 
 STORE_ARGUMENT_SPEC = dict(
     root=dict(type='path', default=DEFAULT_ROOT, fallback=(env_fallback, ['DOCKERLITE_ROOT'])),
@@ -42,7 +43,8 @@ def run_module(module, manager_class):
     error, metadata the code could not use): no module ends in a raw traceback. A
     failure after some steps reports them (``changed``, ``actions``). A result with
     ``failed`` set (a command that exited non-zero) fails the task but keeps every
-    other key. Warnings of the store (damaged entries it skipped) are emitted either way.
+    other key. Warnings of the store (damaged entries it skipped) and the manager's
+    deprecation notices (an option spelled the way that will change) are emitted either way.
     """
     root = module.params['root']
     store = manager = None
@@ -55,9 +57,11 @@ def run_module(module, manager_class):
     except Exception as exc:  # pylint: disable=broad-except  # every error ends as a clear failure, cause kept
         error = as_dockerlite_error(exc, root)
         _warn(module, store, manager.warnings if manager else [])
+        _deprecate(module, manager.deprecations if manager else [])
         done = manager.completed() if manager else []
         module.fail_json(msg=error.msg, **dict(error.details, changed=bool(done), actions=done))
     _warn(module, store, result.pop('warnings', []))
+    _deprecate(module, result.pop('deprecations', []))
     if not module._diff:
         result.pop('diff', None)
     if result.pop('failed', False):
@@ -72,3 +76,12 @@ def _warn(module, store, warnings):
         if warning not in emitted:
             emitted.append(warning)
             module.warn(warning)
+
+
+def _deprecate(module, deprecations):
+    """Emit each deprecation notice once, as this collection's (``{'msg', 'version'}`` dicts)."""
+    emitted = []
+    for entry in deprecations:
+        if entry not in emitted:
+            emitted.append(entry)
+            module.deprecate(entry['msg'], version=entry['version'], collection_name=COLLECTION_NAME)

@@ -117,6 +117,24 @@ def normalize_command(value, what='command'):
     return argv
 
 
+def validate_timeout(value, what='timeout'):
+    """Seconds a command may run, as a float (an int is fine); None means no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValidationError('%s %s must be a positive number of seconds' % (what, _show(value)))
+    return float(value)
+
+
+def validate_stop_timeout(value, what='stop_timeout'):
+    """Whole seconds to wait for a graceful stop (0: kill at once); None means the default."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError('%s %s must be a whole number of seconds, 0 or more' % (what, _show(value)))
+    return value
+
+
 def _string_value(value, what):
     if isinstance(value, bool):
         raise ValidationError('%s is the boolean %s; quote it to pass a string' % (what, _show(value)))

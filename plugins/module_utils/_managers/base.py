@@ -23,6 +23,11 @@ from __future__ import annotations
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.diff import DifferenceTracker
 
 
+# The release that drops the behaviours deprecated in the 0.x series: the next major one
+# (galaxy.yml's version is 0.x).
+NEXT_MAJOR = '1.0.0'
+
+
 class Manager:
     # The session of an info manager reads as check mode does (no store is made, nothing is tightened).
     read_only = False
@@ -34,6 +39,7 @@ class Manager:
         self.actions = []
         self.tracker = DifferenceTracker()
         self.warnings = []
+        self.deprecations = []
         self.done = []
 
     def run(self):
@@ -67,6 +73,12 @@ class Manager:
         """The module's result; see ``result``."""
         raise NotImplementedError
 
+    def note_deprecation(self, msg, version):
+        """Say that the task relies on a behaviour to be removed in ``version`` of the collection."""
+        entry = {'msg': msg, 'version': version}
+        if entry not in self.deprecations:
+            self.deprecations.append(entry)
+
     def completed(self):
         """The actions carried out so far (reported with a failure)."""
         return list(self.done)
@@ -77,4 +89,6 @@ class Manager:
         result.update(extra)
         if self.warnings:
             result['warnings'] = list(self.warnings)
+        if self.deprecations:
+            result['deprecations'] = list(self.deprecations)
         return result

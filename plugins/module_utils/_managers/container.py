@@ -6,20 +6,22 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import (
     LEGACY_SPEC, HostIds, allocate_idmap, idmap_held, shared_idmap)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import init_cmd_line, render_config
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import NEXT_MAJOR, Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import (
     CONTAINER_INTERFACE, NETWORK_NONE, HostNetwork, addresses_held, container_ipv4, hostname_file, hosts_file,
     missing_bridge_error, normalize_network, resolve_network)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import ORPHANED, new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
-    parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit)
+    parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit,
+    validate_stop_timeout, validate_timeout)
 
 STATES = ('present', 'started', 'stopped', 'restarted', 'frozen', 'absent')
 # dockerlite_container's options (the store's root aside); dockerlite_stack takes the same per container.
@@ -48,7 +50,8 @@ CONTAINER_OPTIONS = dict(
     recreate=dict(type='bool', default=False),
     detach=dict(type='bool', default=True),
     cleanup=dict(type='bool', default=False),
-    timeout=dict(type='int'),
+    timeout=dict(type='float'),
+    stop_timeout=dict(type='int'),
     network=dict(type='dict', options=dict(
         mode=dict(type='str', choices=['none', 'bridge']),
         bridge=dict(type='str'),
@@ -79,6 +82,11 @@ RUNNING = ('running', 'frozen')
 ETC_FILES = (('hosts', '/etc/hosts'), ('hostname', '/etc/hostname'))
 # Seconds a start waits for the container's IPv4 address to show up inside it.
 WAIT_FOR_IPV4_TIMEOUT = 10
+STOP_WAIT_DEPRECATION = (
+    'dockerlite_container used timeout as the seconds to wait for a graceful stop, because stop_timeout is not set. '
+    'From dockerlite.core %s on, timeout is only the longest a command run with detach: false may run (as in '
+    'dockerlite_exec), and a graceful stop waits stop_timeout seconds (default %d). Set stop_timeout instead'
+    % (NEXT_MAJOR, DEFAULT_STOP_TIMEOUT))
 
 
 def image_defaults(image):
@@ -226,9 +234,28 @@ class ContainerManager(Manager):
         if params.get('privileged') and params.get('isolated_idmap'):
             raise ValidationError('isolated_idmap: true gives an unprivileged container its own ids; a privileged '
                                   'container has none (privileged: true)')
-        if params['timeout'] is not None and params['timeout'] < 0:
-            raise ValidationError('timeout %s must not be negative' % params['timeout'])
+        validate_stop_timeout(params['stop_timeout'])
+        if not params['detach']:
+            validate_timeout(params['timeout'])
+        elif params['timeout'] is not None and not params['timeout'] >= 0:
+            # The deprecated meaning, the stop wait, where 0 kills at once.
+            raise ValidationError('timeout %r must not be negative' % (params['timeout'],))
         return given
+
+    def stop_wait(self):
+        """Seconds a stop waits for PID 1 to halt: stop_timeout, else (deprecated) timeout, else the default."""
+        if self.params['stop_timeout'] is not None:
+            return self.params['stop_timeout']
+        if self.params['timeout'] is not None:
+            return int(math.ceil(self.params['timeout']))
+        return DEFAULT_STOP_TIMEOUT
+
+    def _note_deprecated_stop_wait(self):
+        """timeout still stands in for stop_timeout: always with detach (its only use), else when a stop is planned."""
+        params = self.params
+        if params['stop_timeout'] is None and params['timeout'] is not None and (
+                params['detach'] or 'stop' in self.actions):
+            self.note_deprecation(STOP_WAIT_DEPRECATION, NEXT_MAJOR)
 
     def validate(self):
         """Check the task's options before the store is touched; return (name, image ref, given options)."""
@@ -250,6 +277,7 @@ class ContainerManager(Manager):
             actual = self.store.container_status(name)[0] if exists else 'absent'
             self._plan_orphan(actual)
             self._plan_absent(name, exists, actual)
+            self._note_deprecated_stop_wait()
             return
         current = self.store.get_container(name)
         if current is not None:
@@ -263,6 +291,7 @@ class ContainerManager(Manager):
         actual = self.store.container_status(name)[0] if current else 'absent'
         self._plan_orphan(actual)
         self._plan_present(name, ref, given, current, actual)
+        self._note_deprecated_stop_wait()
 
     def _plan_orphan(self, actual):
         if actual == ORPHANED:
@@ -458,8 +487,7 @@ class ContainerManager(Manager):
         planned = self._planned
         name, meta, config, image, files = (planned[key] for key in ('name', 'meta', 'config', 'image', 'files'))
         spec = meta['spec'] if meta else None
-        timeout = self.params['timeout']
-        stop_timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+        stop_timeout = self.stop_wait()
         run_result = None
         for action in self.actions if actions is None else actions:
             if action == 'create':
@@ -485,7 +513,7 @@ class ContainerManager(Manager):
                 self.store.unfreeze_container(name)
             elif action == 'run':
                 try:
-                    run_result = self.store.run_container_command(name, spec['command'], timeout)
+                    run_result = self.store.run_container_command(name, spec['command'], self.params['timeout'])
                 except DockerliteError as exc:
                     # The container was already created or reconfigured: report that
                     # (changed, actions) along with the failure instead of losing it.

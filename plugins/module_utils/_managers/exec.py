@@ -9,9 +9,9 @@ import posixpath
 import re
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import NEXT_MAJOR, Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
-    normalize_command, validate_container_name)
+    normalize_command, validate_container_name, validate_timeout)
 
 SHELL = ['/bin/sh', '-c']
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -19,15 +19,35 @@ ENV_NAME_RE = re.compile(r'[^=\x00]+')
 USER_PART_RE = re.compile(r'[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?')
 
 
-def exec_argv(argv, command):
-    """The argv to run: ``argv`` as given, or ``command`` through /bin/sh -c."""
+IMPLICIT_SHELL_DEPRECATION = (
+    'dockerlite_exec ran command through /bin/sh -c because shell is not set. From dockerlite.core %s on, a '
+    'command string is split into arguments like a shell would and run without a shell, as command is in '
+    'dockerlite_container (and in community.docker.docker_container_exec). Set shell: true to keep the shell, '
+    'or shell: false (or argv) to get the new behaviour now' % NEXT_MAJOR)
+
+
+def exec_argv(argv, command, shell=False):
+    """The argv to run and whether it relied on the deprecated implicit shell.
+
+    ``argv`` is taken as it is; ``command`` is a list, or a string split like a shell would
+    (no shell), as everywhere in the collection. ``shell=True`` runs the string ``command``
+    by ``/bin/sh -c``; ``shell=None`` (not given) still does so for a string, deprecated.
+    """
     if argv is not None:
-        return normalize_command(list(argv), 'argv')
-    if not isinstance(command, str) or not command.strip():
-        raise ValidationError('command %r must be a non-empty string' % (command,))
-    if '\x00' in command:
-        raise ValidationError('command %r contains a NUL byte' % (command,))
-    return SHELL + [command]
+        if shell:
+            raise ValidationError('shell: true runs command, a string, by /bin/sh -c; it does not apply to argv %r'
+                                  % (argv,))
+        return normalize_command(list(argv), 'argv'), False
+    if shell or (shell is None and isinstance(command, str)):
+        if not isinstance(command, str):
+            raise ValidationError('shell: true needs command as one string (a shell command line), got %r'
+                                  % (command,))
+        if not command.strip():
+            raise ValidationError('command %r must be a non-empty string' % (command,))
+        if '\x00' in command:
+            raise ValidationError('command %r contains a NUL byte' % (command,))
+        return SHELL + [command], shell is None
+    return normalize_command(command, 'command'), False
 
 
 def normalize_exec_env(value):
@@ -84,15 +104,16 @@ class ExecManager(Manager):
 
     def validate(self):
         params = self.params
+        argv, implicit_shell = exec_argv(params['argv'], params['command'], params['shell'])
         request = {'name': validate_container_name(params['container'], 'container'),
-                   'argv': exec_argv(params['argv'], params['command']), 'env': normalize_exec_env(params['env'])}
+                   'argv': argv, 'env': normalize_exec_env(params['env'])}
         request['chdir'] = chdir = container_path(params['chdir'], 'chdir', '/')
         request['creates'] = container_path(params['creates'], 'creates', chdir)
         request['removes'] = container_path(params['removes'], 'removes', chdir)
         request['user'], request['group'] = parse_user(params['user'])
-        timeout = params['timeout']
-        if timeout is not None and timeout <= 0:
-            raise ValidationError('timeout %s must be a positive number of seconds' % timeout)
+        request['timeout'] = validate_timeout(params['timeout'])
+        if implicit_shell:
+            self.note_deprecation(IMPLICIT_SHELL_DEPRECATION, NEXT_MAJOR)
         return request
 
     def run(self):
@@ -128,7 +149,7 @@ class ExecManager(Manager):
         self._outcome = self.store.exec_in_container(
             request['name'], request['argv'], execution_env(request['container']['spec'].get('env'), request['env']),
             cwd=request['chdir'], user=request['user'], group=request['group'], stdin=stdin,
-            timeout=params['timeout'])
+            timeout=request['timeout'])
 
     def report(self):
         argv = self._request['argv']

@@ -437,6 +437,8 @@ class StackManager(Manager):
         for member, entry in zip(self.members, reports):
             for warning in entry.pop('warnings', []):
                 self.warnings.append('%s: %s' % (member.label, warning))
+            for notice in entry.pop('deprecations', []):
+                self.note_deprecation('%s: %s' % (member.label, notice['msg']), notice['version'])
             diff = entry.pop('diff')
             if failed:
                 entry.update(actions=list(member.done), changed=bool(member.done))

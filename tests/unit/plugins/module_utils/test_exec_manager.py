@@ -16,7 +16,8 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec imp
     DEFAULT_PATH, ExecManager, container_path, exec_argv, execution_env, normalize_exec_env, parse_user)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import resolve_identity
-from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, run_manager
+from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
+    FakeHost, module_params, run_manager)
 
 
 @pytest.fixture
@@ -51,11 +52,42 @@ def test_runs_with_a_clean_environment(host, attach):
                       'stderr': 'err', 'stdout_lines': ['out'], 'stderr_lines': ['err'], 'delta': 0.25}
 
 
-def test_command_goes_through_the_shell_and_output_can_keep_its_ends(host, attach):
-    result = run_exec(host, command='echo "$HOME" | wc -c', strip_empty_ends=False, stdin='x',
+@pytest.mark.parametrize('params, argv, deprecated', [
+    # A string without shell: still the shell, for one release, with a deprecation notice.
+    ({'command': 'echo "$HOME" | wc -c'}, ['/bin/sh', '-c', 'echo "$HOME" | wc -c'], True),
+    ({'command': 'echo "$HOME" | wc -c', 'shell': True}, ['/bin/sh', '-c', 'echo "$HOME" | wc -c'], False),
+    # Split like a shell would, run without one: what command means in dockerlite_container.
+    ({'command': 'echo "$HOME" | wc -c', 'shell': False}, ['echo', '$HOME', '|', 'wc', '-c'], False),
+    ({'command': ['touch', '/tmp/a file']}, ['touch', '/tmp/a file'], False),
+    ({'command': ['touch', '/tmp/a file'], 'shell': False}, ['touch', '/tmp/a file'], False),
+    ({'argv': ['touch', '/tmp/a file'], 'shell': False}, ['touch', '/tmp/a file'], False),
+])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_command_is_split_unless_shell(host, attach, params, argv, deprecated, check_mode):
+    result = run_exec(host, check_mode=check_mode, **params)
+    assert result['cmd'] == argv
+    assert [call[2] for call in attach.calls if call[0] == 'run'] == ([] if check_mode else [argv])
+    if deprecated:
+        assert result['deprecations'] == [{'msg': exec_manager.IMPLICIT_SHELL_DEPRECATION, 'version': '1.0.0'}]
+        assert 'shell: true' in result['deprecations'][0]['msg'] and 'shell: false' in result['deprecations'][0]['msg']
+    else:
+        assert 'deprecations' not in result
+
+
+def test_output_can_keep_its_ends(host, attach):
+    result = run_exec(host, command='echo "$HOME" | wc -c', shell=True, strip_empty_ends=False, stdin='x',
                       stdin_add_newline=False)
     assert attach.calls[0][2] == ['/bin/sh', '-c', 'echo "$HOME" | wc -c'] and attach.calls[0][7] == b'x'
     assert result['stdout'] == 'out\n\n' and result['stdout_lines'] == ['out', '']
+
+
+def test_deprecation_is_reported_when_the_task_fails(host, attach):
+    """The notice is on the manager before the container lookup, so a failing task still carries it."""
+    manager = ExecManager(module_params('dockerlite_exec', root=host.root, container='ghost', command='true'),
+                          host.store())
+    with pytest.raises(ValidationError, match='container ghost does not exist'):
+        manager.run()
+    assert [entry['version'] for entry in manager.deprecations] == ['1.0.0']
 
 
 @pytest.mark.parametrize('status, timed_out, rc, message', [
@@ -119,6 +151,12 @@ def test_frozen_container_is_refused(host, attach):
 
 @pytest.mark.parametrize('params, message', [
     ({'argv': ['true'], 'timeout': 0}, 'timeout 0.0 must be a positive'),
+    ({'argv': ['true'], 'timeout': -1.5}, 'timeout -1.5 must be a positive'),
+    ({'argv': ['true'], 'shell': True}, "shell: true runs command, a string, by /bin/sh -c; it does not apply to argv"),
+    ({'command': ['true'], 'shell': True}, "shell: true needs command as one string"),
+    ({'command': '  ', 'shell': False}, "command '  ' is empty"),
+    ({'command': 'echo "open', 'shell': False}, 'cannot be split into arguments'),
+    ({'command': {'a': 1}}, 'command must be a list of arguments or a string'),
     ({'argv': ['true'], 'user': 'a:b:c'}, "user 'a:b:c' is invalid"),
     ({'argv': ['true'], 'user': 'bad name'}, "user 'bad name' is invalid"),
     ({'argv': ['true'], 'env': {'A=B': 'x'}}, "env name 'A=B' is invalid"),
@@ -136,8 +174,11 @@ def test_bad_input_is_refused_before_anything_runs(host, attach, params, message
 # -- helpers -----------------------------------------------------------------------
 
 def test_exec_argv():
-    assert exec_argv(['ls', '-l', 'a b'], None) == ['ls', '-l', 'a b']
-    assert exec_argv(None, 'echo $HOME') == ['/bin/sh', '-c', 'echo $HOME']
+    assert exec_argv(['ls', '-l', 'a b'], None) == (['ls', '-l', 'a b'], False)
+    assert exec_argv(None, 'echo $HOME', shell=True) == (['/bin/sh', '-c', 'echo $HOME'], False)
+    assert exec_argv(None, 'echo $HOME', shell=None) == (['/bin/sh', '-c', 'echo $HOME'], True)
+    assert exec_argv(None, "ls 'a b'", shell=False) == (['ls', 'a b'], False)
+    assert exec_argv(None, ['ls', 'a b'], shell=None) == (['ls', 'a b'], False)
 
 
 def test_env_helpers():

@@ -198,7 +198,8 @@ def test_container_info_shows_the_network_of_a_container_made_before_networking(
     store = host.store()
     meta = read_json(store.container_paths('web')['meta'])
     del meta['spec']['network']
-    store.write_json(store.container_paths('web')['meta'], meta)
+    with store.session():
+        store.write_json(store.container_paths('web')['meta'], meta)
     found = container_info(host, name='web')['containers'][0]
     assert (found['network'], found['ipv4']) == ({'mode': 'none'}, None)
     shown = run_manager(host, ContainerManager, 'dockerlite_container', name='web', state='stopped')['container']

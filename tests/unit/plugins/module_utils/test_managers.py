@@ -606,3 +606,66 @@ def test_legacy_container_warns_until_privileged_is_given(tmp_path, ctx):
     assert result['diff']['before']['privileged'] is True and result['diff']['after']['privileged'] is False
     assert result['container']['idmap'] == {'uid': 1000000, 'gid': 1000000, 'size': 65536}
     assert 'warnings' not in run(host, 'container', name='web')
+
+
+# -- timeout and stop_timeout ----------------------------------------------------------
+
+@pytest.mark.parametrize('options, waited, deprecated', [
+    ({}, 10, False),
+    ({'stop_timeout': 3}, 3, False),
+    ({'stop_timeout': 0}, 0, False),
+    # timeout still stands in for stop_timeout, for one release, with a deprecation notice.
+    ({'timeout': 4}, 4, True),
+    ({'timeout': 2.5}, 3, True),
+    ({'timeout': 0}, 0, True),
+    ({'timeout': 4, 'stop_timeout': 7}, 7, False),
+])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_container_stop_waits_stop_timeout(tmp_path, ctx, options, waited, deprecated, check_mode):
+    host = FakeHost(tmp_path / 'store')
+    web()(host, ctx)
+    host.forget_calls()
+    result = run(host, 'container', check_mode=check_mode, name='web', state='stopped', **options)
+    assert result['actions'] == ['stop']
+    stops = [call[2] for call in host.calls if call[0] == 'stop']
+    assert stops == ([] if check_mode else [waited])
+    if deprecated:
+        assert [entry['version'] for entry in result['deprecations']] == ['1.0.0']
+        assert 'Set stop_timeout instead' in result['deprecations'][0]['msg']
+    else:
+        assert 'deprecations' not in result
+
+
+def test_container_timeout_with_detach_is_deprecated_even_without_a_stop(tmp_path, ctx):
+    """With detach, timeout has no other meaning than the stop wait: say so on every run, not only on a stop."""
+    host = FakeHost(tmp_path / 'store')
+    web()(host, ctx)
+    result = run(host, 'container', name='web', timeout=30)
+    assert result['actions'] == [] and len(result['deprecations']) == 1
+
+
+@pytest.mark.parametrize('options, stop_waited, deprecated', [
+    ({'timeout': 1.5}, 10, False),  # nothing to stop: timeout only limits the run
+    ({'timeout': 1.5, 'stop_timeout': 5}, 10, False),
+])
+def test_container_run_once_timeout_is_the_run_limit(tmp_path, ctx, options, stop_waited, deprecated):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    result = run(host, 'container', name='once', image='base', command=['/bin/true'], detach=False, **options)
+    assert ('execute', 'once', ('/bin/true',), 1.5) in host.calls
+    assert ('deprecations' in result) is deprecated
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'detach': False, 'timeout': 0}, 'timeout 0.0 must be a positive number of seconds'),
+    ({'detach': False, 'timeout': -2}, 'timeout -2.0 must be a positive number of seconds'),
+    ({'timeout': -1}, 'timeout -1.0 must not be negative'),
+    ({'stop_timeout': -1}, 'stop_timeout -1 must be a whole number of seconds, 0 or more'),
+])
+def test_container_bad_timeouts(tmp_path, ctx, options, message):
+    host = FakeHost(tmp_path / 'store')
+    base_image(host, ctx)
+    host.forget_calls()
+    with pytest.raises(ValidationError, match=message):
+        run(host, 'container', name='once', image='base', command=['/bin/true'], **options)
+    assert not os.path.exists(os.path.join(host.root, 'containers', 'once'))

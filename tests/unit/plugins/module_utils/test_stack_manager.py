@@ -489,3 +489,16 @@ def test_a_container_of_another_stack_is_refused(tmp_path, ids, src):
         stack(host, [member('other1'), member('db')], name='other')
     assert caught.value.msg == 'containers[1] (db): container db belongs to stack shop; remove it from that stack first'
     assert store_state(host.root) == before
+
+
+def test_member_stop_timeout_and_deprecated_timeout(tmp_path, src):
+    """Members take stop_timeout like the container module; a member's timeout standing in for it is
+    reported as deprecated, once, naming the member."""
+    host = new_host(tmp_path / 'store', src)
+    stack(host, [member('web'), member('db')])
+    host.forget_calls()
+    result = stack(host, [member('web', stop_timeout=3), member('db', timeout=4)], state='stopped')
+    waits = {call[1]: call[2] for call in host.calls if call[0] == 'stop'}
+    assert waits == {'web': 3, 'db': 4}
+    assert [entry['msg'].split(':')[0] for entry in result['deprecations']] == ['containers[1] (db)']
+    assert result['deprecations'][0]['version'] == '1.0.0'
