@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import (
-    DEFAULT_PATH, ExecManager, container_path, exec_argv, execution_env, normalize_exec_env, parse_user)
+    DEFAULT_PATH, IMPLICIT_SHELL_DEPRECATION, ExecManager, container_path, exec_argv, execution_env, normalize_exec_env,
+    parse_user)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import resolve_identity
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
@@ -68,7 +69,7 @@ def test_command_is_split_unless_shell(host, attach, params, argv, deprecated, c
     assert result['cmd'] == argv
     assert [call[2] for call in attach.calls if call[0] == 'run'] == ([] if check_mode else [argv])
     if deprecated:
-        assert result['deprecations'] == [{'msg': exec_manager.IMPLICIT_SHELL_DEPRECATION, 'version': '1.0.0'}]
+        assert result['deprecations'] == [{'msg': IMPLICIT_SHELL_DEPRECATION, 'version': '1.0.0'}]
         assert 'shell: true' in result['deprecations'][0]['msg'] and 'shell: false' in result['deprecations'][0]['msg']
     else:
         assert 'deprecations' not in result
