@@ -73,8 +73,11 @@ lint: venv collection
 units: venv collection
 	cd $(COLLECTION_DIR) && PYTHONPATH=$(BUILD) $(VENV)/bin/python -m pytest tests/unit
 
+# Two runs side by side (tests/integration/run.sh, DLT_JOBS): the targets wait on LXC and
+# on ansible-playbook start-up as much as they compute, so two fit on a 2-CPU host.
+INTEGRATION_JOBS ?= 2
 integration: venv collection
-	VENV=$(VENV) BUILD=$(BUILD) tests/integration/run.sh
+	DLT_JOBS=$(INTEGRATION_JOBS) VENV=$(VENV) BUILD=$(BUILD) tests/integration/run.sh
 
 # The oldest ansible-core that meta/runtime.yml claims, in a venv of its own: the
 # unit tests, the sanity tests below, and the integration targets where a raw Python

@@ -11,6 +11,7 @@
 # keeps at $BUILD/ansible_collections/dockerlite/core.
 #
 # Environment: BUILD and VENV (defaults: .build and .venv in the repository);
+# DLT_JOBS (default 1): how many runs go side by side (see below);
 # ANSIBLE_VERBOSITY and ANSIBLE_DIFF_ALWAYS are passed on to ansible-playbook.
 #
 # Each target gets its own directory, exported as DLT_TEST_TMPDIR; the
@@ -53,6 +54,76 @@ else
         is_hidden "$target" && continue
         targets+=("$target")
     done < <(find "$targets_dir" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | LC_ALL=C sort)
+fi
+
+# With DLT_JOBS=N (N > 1), the targets are shared out among N runs of this script
+# that go side by side, each with its own directory and its own log, printed whole
+# when all are done. Targets are independent (each its own loopback store, random
+# bridge names), except that network and role_network both pick free 10.213.x
+# subnets from the host's routes, so they go to the same run. Shares are balanced
+# by the targets' usual durations (seconds; 45 for one not listed).
+declare -A WEIGHT=(
+    [connection_dockerlite]=40 [disk_quota]=42 [dockerlite_commit]=37 [dockerlite_container]=127
+    [dockerlite_container_info]=35 [dockerlite_exec]=37 [dockerlite_image]=68 [dockerlite_image_info]=23
+    [dockerlite_stack]=47 [inventory_dockerlite]=27 [lifecycle]=38 [lxc_monitor_death]=24 [network]=130
+    [oci_layers]=60 [playbook_fleet]=109 [role_btrfs_volume]=112 [role_network]=138 [role_prerequisites]=44
+    [security]=77 [store_permissions]=31 [store_recovery]=46
+)
+jobs=${DLT_JOBS:-1}
+if ((jobs > 1 && ${#targets[@]} > 1)); then
+    # Groups (targets that must share a run) by weight, heaviest first; each to the lightest run.
+    groups=()
+    together=""
+    for target in "${targets[@]}"; do
+        if [[ $target == network || $target == role_network ]]; then
+            together+="$target "
+        else
+            groups+=("$target")
+        fi
+    done
+    [[ -n $together ]] && groups+=("${together% }")
+    sorted=()
+    while IFS=$'\t' read -r _ group; do
+        sorted+=("$group")
+    done < <(for group in "${groups[@]}"; do
+                 weight=0
+                 for target in $group; do weight=$((weight + ${WEIGHT[$target]:-45})); done
+                 printf '%d\t%s\n' "$weight" "$group"
+             done | LC_ALL=C sort -t $'\t' -k1,1nr -k2,2)
+    declare -a share_targets share_weight
+    for ((i = 0; i < jobs; i++)); do share_targets[i]=""; share_weight[i]=0; done
+    for group in "${sorted[@]}"; do
+        best=0
+        for ((i = 1; i < jobs; i++)); do
+            ((share_weight[i] < share_weight[best])) && best=$i
+        done
+        share_targets[best]+="$group "
+        for target in $group; do share_weight[best]=$((share_weight[best] + ${WEIGHT[$target]:-45})); done
+    done
+    logs=$(mktemp -d "${TMPDIR:-/tmp}/dlt-integration-logs.XXXXXX")
+    pids=()
+    for ((i = 0; i < jobs; i++)); do
+        [[ -n ${share_targets[i]} ]] || continue
+        # shellcheck disable=SC2086 # the share is a list of target names
+        DLT_JOBS=1 "${BASH_SOURCE[0]}" ${share_targets[i]} >"$logs/$i.log" 2>&1 </dev/null &
+        pids+=("$!")
+        echo "run $i: ${share_targets[i]}"
+    done
+    trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; rm -rf -- "$logs"; exit 143' INT TERM
+    rc=0
+    for pid in "${pids[@]}"; do
+        wait "$pid" || rc=1
+    done
+    for log in "$logs"/*.log; do
+        echo "=============== $(basename "$log" .log)"
+        cat -- "$log"
+    done
+    echo
+    echo "Integration targets, all runs:"
+    grep -h '^  \(PASS\|FAIL\) ' "$logs"/*.log | LC_ALL=C sort -k2 || true
+    grep -h '^integration: ' "$logs"/*.log | awk '{p += $2; f += $4} END {printf "integration: %d passed, %d failed\n", p, f}'
+    rm -rf -- "$logs"
+    exit "$rc"
 fi
 
 # Lists "lxcpath<TAB>name" for the containers that run under $1: those found by
