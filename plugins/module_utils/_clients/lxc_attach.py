@@ -253,17 +253,6 @@ def keep_only(fds):
         low = fd + 1
 
 
-def open_descriptors():
-    """{fd: what it points to} for this process, from /proc/self/fd."""
-    found = {}
-    for entry in os.listdir('/proc/self/fd'):
-        try:
-            found[int(entry)] = os.readlink('/proc/self/fd/%s' % entry)
-        except OSError:
-            continue  # the descriptor that listed the directory, closed meanwhile
-    return found
-
-
 def message(kind, text=''):
     """One record of the message pipe: a kind byte, the text, a NUL."""
     data = kind + text.encode('utf-8', 'replace')[:MESSAGE_MAX].replace(b'\0', b' ')

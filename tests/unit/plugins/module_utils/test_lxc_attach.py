@@ -12,7 +12,18 @@ import pytest
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients import lxc_attach
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import (
-    ATTACHED_FAILED, HELPER_FAILED, TIMED_OUT, exit_like, keep_only, message, open_descriptors, parse_messages)
+    ATTACHED_FAILED, HELPER_FAILED, TIMED_OUT, exit_like, keep_only, message, parse_messages)
+
+
+def open_descriptors():
+    """{fd: what it points to} for this process, from /proc/self/fd."""
+    found = {}
+    for entry in os.listdir('/proc/self/fd'):
+        try:
+            found[int(entry)] = os.readlink('/proc/self/fd/%s' % entry)
+        except OSError:
+            continue  # the descriptor that listed the directory, closed meanwhile
+    return found
 
 
 def in_child(function):
