@@ -20,6 +20,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.validation
 MARKER = '.dockerlite.json'
 LOCK_FILE = '.lock'
 IMAGE_META = 'image.json'
+LAYER_META = 'layer.json'
 CONTAINER_META = 'container.json'
 STACK_RECORD_SUFFIX = '.json'
 ID_RE = re.compile(r'[0-9a-f]{64}')
@@ -30,6 +31,13 @@ def check_id(value, path, what='id'):
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise StoreDataError(path, '%s %s is not 64 hexadecimal digits' % (what, json.dumps(value)[:80]))
     return value
+
+
+def _digest_hex(digest, path):
+    """The hex part of ``sha256:<hex>``; StoreDataError naming ``path`` for any other algorithm."""
+    if not isinstance(digest, str) or not digest.startswith('sha256:'):
+        raise StoreDataError(path, 'digest %s is not sha256:<64 hexadecimal digits>' % json.dumps(digest)[:80])
+    return digest[len('sha256:'):]
 
 
 class StorePaths:
@@ -44,10 +52,13 @@ class StorePaths:
         # Also the LXC path: LXC finds containers/<name>/config.
         self.containers = os.path.join(self.root, 'containers')
         self.stacks = os.path.join(self.root, 'stacks')
+        # Image layers (read-only subvolumes keyed by chain id) and the blobs they came from.
+        self.layers = os.path.join(self.root, 'layers')
+        self.blobs = os.path.join(self.root, 'blobs')
 
     def own_directories(self):
         """The directories the store makes and uses in root."""
-        return (self.tmp, self.images, self.containers, self.stacks)
+        return (self.tmp, self.images, self.containers, self.stacks, self.layers, self.blobs)
 
     def image_dir(self, image_id):
         return os.path.join(self.images, check_id(image_id, self.images, 'image id'))
@@ -57,6 +68,20 @@ class StorePaths:
 
     def image_meta(self, image_id):
         return os.path.join(self.image_dir(image_id), IMAGE_META)
+
+    def layer_dir(self, chain_id):
+        """The directory of the layer whose chain id is ``chain_id`` (``sha256:<hex>``)."""
+        return os.path.join(self.layers, check_id(_digest_hex(chain_id, self.layers), self.layers, 'chain id'))
+
+    def layer_rootfs(self, chain_id):
+        return os.path.join(self.layer_dir(chain_id), 'rootfs')
+
+    def layer_meta(self, chain_id):
+        return os.path.join(self.layer_dir(chain_id), LAYER_META)
+
+    def blob_path(self, digest):
+        """Where blob ``digest`` (``sha256:<hex>``) lives: skopeo's shared blob directory layout."""
+        return os.path.join(self.blobs, 'sha256', check_id(_digest_hex(digest, self.blobs), self.blobs, 'digest'))
 
     def container(self, name):
         """{dir, rootfs, config, log, meta} of container ``name``; ValidationError for a bad name."""
