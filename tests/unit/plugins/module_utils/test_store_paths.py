@@ -27,13 +27,28 @@ def test_the_layout_under_root(tmp_path):
     root = str(tmp_path / 'store')
     paths = StorePaths(root)
     assert (paths.root, paths.marker, paths.lock) == (root, root + '/.dockerlite.json', root + '/.lock')
-    assert paths.own_directories() == (root + '/tmp', root + '/images', root + '/containers', root + '/stacks')
+    assert paths.own_directories() == (root + '/tmp', root + '/images', root + '/containers', root + '/stacks',
+                                       root + '/layers', root + '/blobs')
     assert paths.image_rootfs(IMAGE_ID) == '%s/images/%s/rootfs' % (root, IMAGE_ID)
     assert paths.image_meta(IMAGE_ID) == '%s/images/%s/image.json' % (root, IMAGE_ID)
     web = root + '/containers/web'
     assert paths.container('web') == {'dir': web, 'rootfs': web + '/rootfs', 'config': web + '/config',
                                       'log': web + '/lxc.log', 'meta': web + '/container.json'}
     assert paths.stack_record('app') == root + '/stacks/app.json'
+
+
+def test_layers_and_blobs_are_named_by_sha256_digests(tmp_path):
+    root = str(tmp_path / 'store')
+    paths = StorePaths(root)
+    chain = 'sha256:' + IMAGE_ID
+    assert paths.layer_rootfs(chain) == '%s/layers/%s/rootfs' % (root, IMAGE_ID)
+    assert paths.layer_meta(chain) == '%s/layers/%s/layer.json' % (root, IMAGE_ID)
+    assert paths.blob_path(chain) == '%s/blobs/sha256/%s' % (root, IMAGE_ID)
+    for bad in (IMAGE_ID, 'sha512:' + IMAGE_ID, 'sha256:../' + IMAGE_ID[3:], 'sha256:' + IMAGE_ID.upper(), None):
+        with pytest.raises(StoreDataError, match='digest|chain id'):
+            paths.blob_path(bad)
+        with pytest.raises(StoreDataError):
+            paths.layer_dir(bad)
 
 
 def test_a_relative_root_is_made_absolute(tmp_path, monkeypatch):
