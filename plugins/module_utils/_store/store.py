@@ -90,8 +90,28 @@ def write_atomic(path, text, tmp_dir, mode=permissions.PRIVATE_FILE_MODE):
     _fsync_dir(os.path.dirname(path))
 
 
+def write_new(path, text, mode=permissions.PRIVATE_FILE_MODE):
+    """Write ``text`` to ``path``, a new file in a staging directory, and fsync it.
+
+    For files of a directory that is staged under ``tmp/`` and renamed into place whole:
+    nothing reads them before that rename, so they need no rename of their own, and the
+    staging directory needs no fsync (the rename is the commit point, and each file is on
+    disk before it). One fsync per file instead of two (file, then directory).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    with os.fdopen(fd, 'w') as handle:
+        os.fchmod(fd, mode)
+        handle.write(text)
+        handle.flush()
+        os.fsync(fd)
+
+
+def json_text(data):
+    return json.dumps(data, indent=2, sort_keys=True) + '\n'
+
+
 def write_json(path, data, tmp_dir):
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + '\n', tmp_dir)
+    write_atomic(path, json_text(data), tmp_dir)
 
 
 def read_json(path):
@@ -651,7 +671,7 @@ class Store:
             self._btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
             if meta['spec'].get('disk_limit'):
                 self._limit_disk(os.path.join(staged, 'rootfs'), meta['spec']['disk_limit'])
-            self._write_container_files(staged, meta, config_text, files)
+            self._write_container_files(staged, meta, config_text, files, staged=True)
             # LXC would create its log 0640; an existing file keeps its mode.
             os.close(os.open(os.path.join(staged, 'lxc.log'), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
                              permissions.PRIVATE_FILE_MODE))
@@ -679,13 +699,27 @@ class Store:
         except ValueError as exc:
             raise DockerliteError('container %s: %s' % (meta.get('name'), exc)) from exc
 
-    def _write_container_files(self, directory, meta, config_text, files):
-        """The generated files (readable by the container, which bind-mounts them), config, then metadata."""
+    def _write_container_files(self, directory, meta, config_text, files, staged=False):
+        """The generated files (readable by the container, which bind-mounts them), config, then metadata.
+
+        In a ``staged`` directory (a new container, renamed into place afterwards) each file is
+        written once and fsynced (``write_new``); in place, each replaces the old one atomically.
+        """
+        def write(filename, text, mode=permissions.PRIVATE_FILE_MODE):
+            path = os.path.join(directory, filename)
+            if staged:
+                write_new(path, text, mode)
+            else:
+                write_atomic(path, text, self.tmp_dir, mode)
+
         for filename, text in sorted((files or {}).items()):
-            write_atomic(os.path.join(directory, filename), text, self.tmp_dir,
-                         permissions.wanted(('containers', meta['name'], filename), 'file')[0])
-        write_atomic(os.path.join(directory, 'config'), config_text, self.tmp_dir)
-        self.write_json(os.path.join(directory, CONTAINER_META), {k: v for k, v in meta.items() if k != 'rootfs'})
+            write(filename, text, permissions.wanted(('containers', meta['name'], filename), 'file')[0])
+        write('config', config_text)
+        record = {k: v for k, v in meta.items() if k != 'rootfs'}
+        if staged:
+            write_new(os.path.join(directory, CONTAINER_META), json_text(record))
+        else:
+            self.write_json(os.path.join(directory, CONTAINER_META), record)
 
     def remove_container(self, name):
         self._discard(self.container_paths(name)['dir'])

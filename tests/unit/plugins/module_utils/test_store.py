@@ -326,6 +326,33 @@ def test_create_container(host):
     assert store.containers_using(image['id']) == ['web']
 
 
+def test_create_container_fsyncs_each_file_once_and_no_directory(host, monkeypatch):
+    """A new container's files are written straight into its staging directory: each is on
+    disk (fsynced) before the directory is renamed into place, with no rename or directory
+    fsync of its own. An update in place replaces each file atomically (file, then directory)."""
+    store = host.store()
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.path.basename(os.readlink('/proc/self/fd/%d' % fd)))
+        real_fsync(fd)
+
+    with store.session():
+        image = build(store)
+        meta = container_meta('web', image)
+        monkeypatch.setattr(os, 'fsync', fsync)
+        store.create_container(meta, image, 'lxc.uts.name = web\n', files={'hosts': '127.0.0.1 web\n'})
+        assert sorted(synced) == ['config', 'container.json', 'hosts']
+        del synced[:]
+        store.update_container(meta, 'lxc.uts.name = web2\n', files={'hosts': '127.0.0.1 web2\n'})
+        assert synced.count('web') == 3 and len(synced) == 6
+    monkeypatch.undo()
+    paths = store.container_paths('web')
+    assert listing(paths['dir']) == ['config', 'container.json', 'hosts', 'lxc.log', 'rootfs']
+    assert listing(store.tmp_dir) == []
+
+
 def test_create_container_refuses_an_existing_name(host):
     store = host.store()
     with store.session():
