@@ -921,9 +921,10 @@ class Store:
         return self._registry.inspect_raw(source.reference, source.access)
 
     def inspect_image_config(self, source):
-        """The image config of ``source`` for its platform, checked (oci.parse_config); reads only."""
+        """(digest, config) of the image config of ``source`` for its platform, checked (oci.parse_config); reads only."""
         raw = self._registry.inspect_config(source.reference, source.access, source.platform)
-        return oci.parse_config(raw, oci.sha256_of(raw))
+        digest = oci.sha256_of(raw)
+        return digest, oci.parse_config(raw, digest)
 
     def layer_exists(self, chain_id):
         """Whether the layer ``chain_id`` is in layers/ and sound (reused by a pull)."""

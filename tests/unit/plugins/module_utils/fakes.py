@@ -38,6 +38,7 @@ MANAGER_MODULES = (
     'ansible_collections.dockerlite.core.plugins.module_utils._managers.image',
     'ansible_collections.dockerlite.core.plugins.module_utils._managers.container',
     'ansible_collections.dockerlite.core.plugins.module_utils._managers.commit',
+    'ansible_collections.dockerlite.core.plugins.module_utils._managers.pull',
 )
 
 

@@ -120,7 +120,7 @@ def test_check_mode_inspects_outside_the_store(host):
     store = host.store()
     with store.session(check_mode=True):
         store.inspect_image_source(source('docker://r/app:1'))
-        config = store.inspect_image_config(source('docker://r/app:1'))
+        _digest, config = store.inspect_image_config(source('docker://r/app:1'))
     assert len(oci.diff_ids(config)) == 1
     assert all(not tmpdir.startswith(str(host.root)) for tmpdir in host.registry.tmpdirs)
     assert not os.path.exists(host.root)
