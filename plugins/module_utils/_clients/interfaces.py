@@ -102,3 +102,13 @@ class AttachInterface(Protocol):
 
     def run(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
         """Run ``argv`` in container ``name`` with exactly ``env``; an ExecResult (rc, stdout, stderr, ...)."""
+
+
+class SkopeoInterface(Protocol):
+    """Registries and image archives (``_clients/skopeo.py``), made with ``factory(tmpdir)``."""
+
+    def inspect_raw(self, reference, access=None):
+        """The manifest or image index ``reference`` names, byte for byte (a ``Manifest``)."""
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        """Copy the image tagged ``tag`` in an OCI layout to a registry or an archive; the manifest digest there."""
