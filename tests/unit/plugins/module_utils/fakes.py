@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import itertools
+import json
 import os
 import shutil
 import stat
 import struct
+import tarfile
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import ImageNotFoundError, Manifest
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
@@ -308,6 +312,60 @@ class FakeAttach:
         return ExecResult(self.status, b'out\n\n', b'err\n', self.timed_out, 0.25)
 
 
+class FakeSkopeo:
+    """The SkopeoInterface the store uses: a registry kept in a dict {docker:// reference: manifest bytes}.
+
+    ``copy_from_layout`` reads the layout and its blobs as skopeo would (index.json, then the
+    manifest, config and layers from the shared blob directory) and writes archives holding
+    just the files the store reads back (an OCI archive's index.json, a Docker archive's
+    manifest.json). Its calls go to the host's journal, the copies count as mutations.
+    """
+
+    MUTATING = ('copy_from_layout',)
+
+    def __init__(self, tmpdir, registry, calls):
+        self.tmpdir = tmpdir
+        self.registry = registry
+        self.calls = calls
+
+    def inspect_raw(self, reference, access=None):
+        self.calls.append(('inspect_raw', reference, vars(access) if access else None))
+        if reference not in self.registry:
+            raise ImageNotFoundError('skopeo inspect of %s failed: manifest unknown' % reference, [], 1, '', '')
+        return Manifest(self.registry[reference])
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        self.calls.append(('copy_from_layout', tag, destination, vars(access) if access else None))
+        with open(os.path.join(layout_dir, 'index.json'), 'rb') as handle:
+            index = json.load(handle)
+        [descriptor] = [entry for entry in index['manifests']
+                        if entry['annotations']['org.opencontainers.image.ref.name'] == tag]
+
+        def blob(digest):
+            with open(os.path.join(shared_blob_dir, 'sha256', digest.split(':', 1)[1]), 'rb') as handle:
+                data = handle.read()
+            assert 'sha256:' + hashlib.sha256(data).hexdigest() == digest, 'blob %s is damaged' % digest
+            return data
+
+        raw = blob(descriptor['digest'])
+        manifest = json.loads(raw)
+        for entry in [manifest['config']] + manifest['layers']:
+            assert len(blob(entry['digest'])) == entry['size']
+        if destination.startswith('docker://'):
+            self.registry[destination] = raw
+            return descriptor['digest']
+        kind, path = destination.split(':', 2)[:2]
+        name, content = (('index.json', json.dumps({'manifests': [{'digest': descriptor['digest']}]}))
+                         if kind == 'oci-archive' else
+                         ('manifest.json', json.dumps([{'Config': manifest['config']['digest'][7:] + '.json'}])))
+        with tarfile.open(path, 'w') as archive:
+            data = content.encode('utf-8')
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        return descriptor['digest']
+
+
 class FakeHostNetwork:
     """The HostNetwork interface: bridges kept in a dict of name -> Bridge."""
 
@@ -348,6 +406,12 @@ class FakeHost:
         self.attach = FakeAttach(self.lxc.lxcpath)
         self.network = FakeHostNetwork(self.calls)
         self.ids = FakeHostIds()
+        self.registry = {}
+        self.skopeo = FakeSkopeo(os.path.join(os.path.abspath(self.root), 'tmp'), self.registry, self.calls)
+
+    def _skopeo_factory(self, tmpdir):
+        assert tmpdir == self.skopeo.tmpdir
+        return self.skopeo
 
     def _lxc_factory(self, lxcpath):
         assert lxcpath == self.lxc.lxcpath
@@ -359,7 +423,8 @@ class FakeHost:
 
     def store(self):
         """A fresh Store object, as each module run makes one."""
-        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory)
+        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory,
+                     skopeo_factory=self._skopeo_factory)
 
     def forget_calls(self):
         del self.calls[:]
