@@ -11,6 +11,7 @@ import re
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import image_ref
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import DEFAULT_COMMAND
 
 ID_RE = re.compile(r'[0-9a-f]{64}')
 # A registry reference: [host[:port]/]path[:tag]; no digest (a push names a tag), no white space or control characters.
@@ -54,7 +55,7 @@ class OciImageManager(Manager):
             self.actions.append('make_layers')
 
     def apply_make_layers(self):
-        self.image, self.made = self.store.make_oci_image(self.image)
+        self.image, self.made = self.store.make_oci_image(self.image, default_command=DEFAULT_COMMAND)
         self.oci = self.store.image_oci(self.image)
 
     def _layers_view(self):

@@ -288,11 +288,12 @@ def env_list(env):
     return ['%s=%s' % (key, value) for key, value in (env or {}).items()]
 
 
-def make_config(image, layers, parent_config=None, architecture='amd64', created_by=None):
+def make_config(image, layers, parent_config=None, architecture='amd64', created_by=None, default_command=None):
     """The image config (a dict) of ``image`` whose layers are ``layers`` (bottom first).
 
     From the parent's config when there is one (its history and diff ids, which ``layers``
-    extends), with the defaults a container takes from ``image``'s metadata.
+    extends), with the defaults a container takes from ``image``'s metadata; ``default_command``
+    is what a container of an image without a command runs.
     """
     config = json.loads(json.dumps(parent_config)) if parent_config else {}
     config['architecture'] = config.get('architecture') or architecture
@@ -300,7 +301,7 @@ def make_config(image, layers, parent_config=None, architecture='amd64', created
     config['created'] = image['created']
     runtime = dict(config.get('config') or {})
     runtime.pop('Entrypoint', None)  # the image's command is the parent's Entrypoint and Cmd already
-    runtime['Cmd'] = list(image.get('command') or []) or None
+    runtime['Cmd'] = list(image.get('command') or default_command or []) or None
     runtime['Env'] = env_list(image.get('env')) or None
     runtime['Labels'] = dict(image.get('labels') or {}) or None
     runtime['StopSignal'] = image.get('stop_signal')

@@ -951,9 +951,10 @@ class Store:
             current = parent
         return list(reversed(chain))
 
-    def make_oci_image(self, image):
+    def make_oci_image(self, image, default_command=None):
         """Make and record the layers, config and manifest that ``image`` (and the parents it needs)
-        lack; returns (image as now recorded, [layer records made now])."""
+        lack; returns (image as now recorded, [layer records made now]). ``default_command`` goes into
+        the config of an image without a command: what a container of it runs."""
         self._require_lock()
         made = []
         for target, kind in self.oci_layers_to_make(image):
@@ -964,7 +965,7 @@ class Store:
             layers = oci_export.with_chain_ids(list(base['layers'] if base else []) + [layer])
             parent_config = self._read_blob_json(base['config_digest']) if base else None
             config = oci_export.make_config(
-                target, layers, parent_config, architecture=Platform.host().arch,
+                target, layers, parent_config, architecture=Platform.host().arch, default_command=default_command,
                 created_by='dockerlite %s' % ('commit of container %s' % target.get('container')
                                               if kind == 'changes' else 'image (%s)' % target.get('source')))
             config_blob = oci_export.json_bytes(config)
