@@ -109,7 +109,7 @@ manifest_digest:
   type: str
   sample: sha256:4a5b...
 config_digest:
-  description: Digest of the image's config blob; V(null) as O(manifest_digest).
+  description: Digest of the image's config blob; V(null) as RV(manifest_digest).
   returned: always
   type: str
 layers:
@@ -122,7 +122,7 @@ layers:
       description: Digest of the (compressed) layer blob; V(null) in check mode for a layer still to be made.
       type: str
     size:
-      description: Size of the layer blob in bytes; V(null) as O(layers[].digest).
+      description: Size of the layer blob in bytes; V(null) as RV(layers[].digest).
       type: int
     media_type:
       description: The layer's media type.

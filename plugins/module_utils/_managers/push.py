@@ -68,7 +68,8 @@ class OciImageManager(Manager):
         base = self.store.image_oci(self.store.oci_parent(bottom)) if kind == 'changes' else None
         known = [{'digest': layer['digest'], 'size': layer['size'], 'media_type': layer['media_type'], 'made': False}
                  for layer in (base['layers'] if base else [])]
-        return known + [{'digest': None, 'size': None, 'media_type': GZIP_LAYER, 'made': True} for _ in self.to_make]
+        return known + [{'digest': None, 'size': None, 'media_type': GZIP_LAYER, 'made': True}
+                        for _target in self.to_make]
 
     def _common_result(self):
         return {

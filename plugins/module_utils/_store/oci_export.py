@@ -128,7 +128,7 @@ class LayerWriter:
                                    compresslevel=GZIP_LEVEL)
         self._plain = _Hashing(self._gzip)
         self._tar = tarfile.open(fileobj=self._plain, mode='w|', format=tarfile.PAX_FORMAT, encoding='utf-8',
-                                  errors='surrogateescape', bufsize=CHUNK)
+                                 errors='surrogateescape', bufsize=CHUNK)
         self._links = {}  # (dev, ino) of a file with more names: the first name written
 
     def add_whiteout(self, path):

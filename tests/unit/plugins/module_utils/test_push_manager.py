@@ -114,7 +114,7 @@ def test_pushing_again_changes_nothing_and_asks_the_registry_once(host):
     before = store_state(host.root)
     checked, again = check_then_real(host, lambda check: push(host, check))
     assert again['changed'] is False and again['actions'] == [] and checked['actions'] == []
-    assert [call[0] for call in host.calls] .count('inspect_raw') == 2  # one per run
+    assert [call[0] for call in host.calls].count('inspect_raw') == 2  # one per run
     assert copies(host) == [] and store_state(host.root) == before
     assert again['manifest_digest'] == first['manifest_digest'] and again['bytes_made'] == 0
     assert [layer['made'] for layer in again['layers']] == [False, False]
