@@ -34,7 +34,7 @@ def argument_spec(**options):
 
 def open_store(root):
     return Store(root, BtrfsClient(), lxc_factory=LxcClient, attach_factory=AttachClient,
-                 skopeo_factory=SkopeoClient)
+                 registry_factory=SkopeoClient)
 
 
 def run_module(module, manager_class):

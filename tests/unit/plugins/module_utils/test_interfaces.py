@@ -21,14 +21,14 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attac
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import SkopeoClient
 from ansible_collections.dockerlite.core.plugins.module_utils._store import store as store_module
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    FakeAttach, FakeBtrfs, FakeHost, FakeLxc, FakeSkopeo)
+    FakeAttach, FakeBtrfs, FakeHost, FakeLxc, FakeRegistry)
 
 # protocol: (the store attribute that holds the client, its implementations)
 PROTOCOLS = {
     interfaces.BtrfsInterface: ('_btrfs', (BtrfsClient, FakeBtrfs)),
     interfaces.LxcInterface: ('_lxc', (LxcClient, FakeLxc)),
     interfaces.AttachInterface: ('_attach', (AttachClient, FakeAttach)),
-    interfaces.SkopeoInterface: ('_skopeo', (SkopeoClient, FakeSkopeo)),
+    interfaces.RegistryInterface: ('_registry', (SkopeoClient, FakeRegistry)),
 }
 IMPLEMENTATIONS = [(protocol, implementation) for protocol, (_attr, classes) in PROTOCOLS.items()
                    for implementation in classes]
@@ -91,4 +91,4 @@ def test_the_fake_host_hands_the_store_its_fakes(tmp_path):
     host = FakeHost(tmp_path / 'store')
     store = host.store()
     # pylint: disable=protected-access  # what the store holds is the point here
-    assert (store._btrfs, store._lxc, store._attach, store._skopeo) == (host.btrfs, host.lxc, host.attach, host.skopeo)
+    assert (store._btrfs, store._lxc, store._attach) == (host.btrfs, host.lxc, host.attach)

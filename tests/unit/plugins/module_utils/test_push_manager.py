@@ -45,9 +45,9 @@ def copies(host):
 
 def check_then_real(host, call):
     """A check-mode run that changes nothing (store, fakes, registry), then the real run; both results."""
-    registry = dict(host.registry)
+    registry = dict(host.registry.images)
     checked = check_mode_run(host, lambda: call(True))
-    assert copies(host) == [] and host.registry == registry
+    assert copies(host) == [] and host.registry.images == registry
     real = call(False)
     assert (checked['actions'], checked['diff'], checked['changed']) == (real['actions'], real['diff'],
                                                                          real['changed'])
@@ -90,7 +90,7 @@ def test_a_commit_pushes_its_parents_layer_and_one_layer_of_its_changes(host):
     assert checked['manifest_digest'] is None and checked['bytes_made'] == 0
     assert [layer['made'] for layer in real['layers']] == [True, True]
     assert real['bytes_made'] == sum(layer['size'] for layer in real['layers'])
-    assert host.registry[REMOTE] == open(host.store().paths.blob_path(real['manifest_digest']), 'rb').read()
+    assert host.registry.images[REMOTE]['manifest'] == open(host.store().paths.blob_path(real['manifest_digest']), 'rb').read()
     assert real['reference'] == REF
     store = host.store()
     base, change = real['layers']
@@ -122,7 +122,7 @@ def test_pushing_again_changes_nothing_and_asks_the_registry_once(host):
 
 def test_a_tag_that_moved_at_the_registry_is_pushed_again_with_the_same_bytes(host):
     first = push(host)
-    host.registry[REMOTE] = b'{"schemaVersion":2}'
+    host.registry.images[REMOTE] = {'manifest': b'{"schemaVersion":2}'}
     again = push(host)
     assert again['actions'] == ['push'] and again['manifest_digest'] == first['manifest_digest']
     assert again['diff'] == {'before': {'manifest_digest': 'sha256:' + hashlib.sha256(
@@ -132,7 +132,7 @@ def test_a_tag_that_moved_at_the_registry_is_pushed_again_with_the_same_bytes(ho
 def test_the_parents_layer_is_made_once_and_shared(host):
     base = push(host, name='base', ref='127.0.0.1:5000/team/base')
     assert base['actions'] == ['make_layers', 'push'] and len(base['layers']) == 1
-    assert host.registry['docker://127.0.0.1:5000/team/base:latest']
+    assert host.registry.images['docker://127.0.0.1:5000/team/base:latest']
     snap = push(host)
     assert [layer['made'] for layer in snap['layers']] == [False, True]
     assert snap['layers'][0]['digest'] == base['layers'][0]['digest']
@@ -183,7 +183,7 @@ def test_a_pulled_image_is_pushed_with_its_original_blobs(host):
     result = push(host, name='base', ref='127.0.0.1:5000/other/base:1')
     assert result['actions'] == ['push'] and result['manifest_digest'] == manifest
     assert [(entry['digest'], entry['made']) for entry in result['layers']] == [(layer, False)]
-    pushed = host.registry['docker://127.0.0.1:5000/other/base:1']
+    pushed = host.registry.images['docker://127.0.0.1:5000/other/base:1']['manifest']
     assert 'sha256:' + hashlib.sha256(pushed).hexdigest() == manifest
     # A commit on it keeps the original layer under its own and takes the original config as its base.
     snap = push(host)
@@ -208,7 +208,7 @@ def test_a_pulled_image_whose_blob_is_gone_is_named(host):
 def test_bad_references_are_named(host, ref, message):
     with pytest.raises(ValidationError, match=message):
         push(host, ref=ref)
-    assert host.registry == {}
+    assert host.registry.images == {}
 
 
 def test_push_reference_defaults():
@@ -229,7 +229,7 @@ def test_an_image_id_needs_a_ref_and_a_missing_image_is_named(host):
 def test_username_and_password_reach_the_client_not_the_result(host):
     result = push(host, username='ci', password='s3cret')
     assert 's3cret' not in json.dumps(result)
-    accesses = [call[-1] for call in host.calls if call[0] in ('inspect_raw', 'copy_from_layout')]
+    accesses = [call[-1] for call in host.calls if call[0] == 'copy_from_layout']
     assert accesses and all(access['username'] == 'ci' and access['tls_verify'] is False for access in accesses)
 
 
@@ -255,3 +255,32 @@ def test_export_refuses_a_path_it_cannot_write(host):
         export(host, host.tmp / 'a:b.tar')
     with pytest.raises(ValidationError, match='is a directory'):
         export(host, host.tmp)
+
+
+def test_an_image_pulled_by_dockerlite_image_keeps_its_digests_when_pushed_elsewhere(host):
+    """A pull through dockerlite_image (fake registry), pushed to another repository: the same manifest and
+    layers; a commit on it adds one layer and keeps the original config's settings it does not override."""
+    source = 'docker://127.0.0.1:5000/team/pulled:1'
+    manifest = host.registry.add_image(source, [{'bin/': None, 'bin/tool': b'tool\n'}, {'etc/': None,
+                                                                                        'etc/app': b'app\n'}],
+                                       {'Cmd': ['/bin/tool'], 'ExposedPorts': {'80/tcp': {}}})
+    pulled_result = run_manager(host, ImageManager, 'dockerlite_image', name='pulled:1', source='registry',
+                                ref='127.0.0.1:5000/team/pulled:1', tls_verify=False)
+    result = push(host, name='pulled:1', ref='127.0.0.1:5000/other/pulled:1')
+    assert result['actions'] == ['push'] and result['manifest_digest'] == manifest
+    original = json.loads(host.registry.images[source]['manifest'])
+    assert [layer['digest'] for layer in result['layers']] == [layer['digest'] for layer in original['layers']]
+    assert host.registry.images['docker://127.0.0.1:5000/other/pulled:1']['manifest'] == \
+        host.registry.images[source]['manifest']
+    assert push(host, name='pulled:1', ref='127.0.0.1:5000/other/pulled:1')['changed'] is False
+    run_manager(host, ContainerManager, 'dockerlite_container', name='app', image='pulled:1', command=['sleep', '1'])
+    with open(os.path.join(host.store().container_paths('app')['rootfs'], 'etc', 'new'), 'w') as handle:
+        handle.write('new\n')
+    run_manager(host, CommitManager, 'dockerlite_commit', container='app', image='app:2')
+    committed = push(host, name='app:2', ref='127.0.0.1:5000/other/app:2')
+    assert [layer['digest'] for layer in committed['layers'][:2]] == [layer['digest'] for layer in original['layers']]
+    assert [layer['made'] for layer in committed['layers']] == [False, False, True]
+    assert layer_names(host.store(), committed['layers'][2]['digest']) == ['etc', 'etc/new']
+    config = json.loads(open(host.store().paths.blob_path(committed['config_digest']), 'rb').read())
+    assert config['config']['ExposedPorts'] == {'80/tcp': {}} and len(config['rootfs']['diff_ids']) == 3
+    assert pulled_result['changed']
