@@ -115,3 +115,6 @@ class RegistryInterface(Protocol):
 
     def copy_to_layout(self, reference, layout_dir, tag, access=None, platform=None, shared_blob_dir=None):
         """Copy one image into the OCI layout ``layout_dir`` (blobs into ``shared_blob_dir``); its manifest digest."""
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        """Copy the image tagged ``tag`` in an OCI layout to a registry or an archive; the manifest digest there."""

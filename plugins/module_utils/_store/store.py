@@ -32,7 +32,10 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.interface
     AttachInterface, BtrfsInterface, LxcInterface, RegistryInterface)
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED as LXC_ORPHANED
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils._store import oci, permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import (
+    ImageNotFoundError, Platform, RegistryAccess)
+from ansible_collections.dockerlite.core.plugins.module_utils._store import oci, oci_export, permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import stream_changes
 from ansible_collections.dockerlite.core.plugins.module_utils._store.layers import apply_layer
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
     CONTAINER_META, ID_RE, IMAGE_META, LAYER_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
@@ -1088,3 +1091,191 @@ class Store:
                 self._btrfs.snapshot(self.paths.layer_rootfs(top_chain_id), rootfs, read_only=True)
             self.write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta)
+
+    # -- push and export --------------------------------------------------
+    #
+    # An image is pushed or exported as an OCI image whose blobs live in <root>/blobs. A
+    # pulled image has its original ones (image.json ``layers`` and ``oci``); for any other
+    # image they are made once (oci_export.py) and recorded the same way, with
+    # ``oci.made: true``, so that the next push sends the same bytes.
+
+    def _blob_present(self, digest):
+        try:
+            return os.path.isfile(self.paths.blob_path(digest))
+        except StoreDataError:
+            return False
+
+    def image_oci(self, image):
+        """{manifest_digest, config_digest, layers, made} of ``image`` when every blob it names is in
+        the store; None when its layers are still to be made. A pulled image missing a blob is an error."""
+        oci, layers = image.get('oci'), image.get('layers')
+        ready = (isinstance(oci, dict) and isinstance(layers, list) and layers
+                 and all(isinstance(layer, dict) for layer in layers))
+        digests = [oci.get('manifest_digest'), oci.get('config_digest')] + [
+            layer.get('digest') for layer in layers] if ready else []
+        missing = [digest for digest in digests if not self._blob_present(digest)]
+        if ready and not missing:
+            return {'manifest_digest': oci['manifest_digest'], 'config_digest': oci['config_digest'],
+                    'layers': layers, 'made': bool(oci.get('made'))}
+        if layers and not (isinstance(oci, dict) and oci.get('made')):
+            raise StoreDataError(self.paths.image_meta(image['id']), 'image %s came from %s, but the store no longer '
+                                 'holds its blobs %s; pull it again' % (
+                                     image.get('name') or image['id'],
+                                     (oci or {}).get('reference') if isinstance(oci, dict) else 'a registry',
+                                     ', '.join(str(digest) for digest in missing) or '(not recorded)'))
+        return None
+
+    def oci_parent(self, image):
+        """The parent image of a committed image, None when it has none or it is gone or damaged."""
+        parent_id = image.get('parent')
+        if not parent_id or not ID_RE.fullmatch(parent_id):
+            return None
+        try:
+            return self.get_image(parent_id)
+        except StoreDataError:
+            return None
+
+    def oci_layers_to_make(self, image):
+        """[(image, kind)], bottom first: the images whose layer must be made before ``image`` can be
+        pushed, kind ``changes`` (the difference from its parent) or ``full`` (its whole rootfs)."""
+        chain, current = [], image
+        while current is not None and self.image_oci(current) is None:
+            parent = self.oci_parent(current)
+            chain.append((current, 'changes' if parent is not None else 'full'))
+            current = parent
+        return list(reversed(chain))
+
+    def make_oci_image(self, image, default_command=None):
+        """Make and record the layers, config and manifest that ``image`` (and the parents it needs)
+        lack; returns (image as now recorded, [layer records made now]). ``default_command`` goes into
+        the config of an image without a command: what a container of it runs."""
+        self._require_lock()
+        made = []
+        for target, kind in self.oci_layers_to_make(image):
+            parent = self.oci_parent(target) if kind == 'changes' else None
+            base = self.image_oci(parent) if parent is not None else None
+            layer = self._make_layer(target, parent)
+            made.append(layer)
+            layers = oci_export.with_chain_ids(list(base['layers'] if base else []) + [layer])
+            parent_config = self._read_blob_json(base['config_digest']) if base else None
+            config = oci_export.make_config(
+                target, layers, parent_config, architecture=Platform.host().arch, default_command=default_command,
+                created_by='dockerlite %s' % ('commit of container %s' % target.get('container')
+                                              if kind == 'changes' else 'image (%s)' % target.get('source')))
+            config_blob = oci_export.json_bytes(config)
+            config_digest = self._write_blob(config_blob)
+            manifest_blob = oci_export.json_bytes(oci_export.make_manifest(config_digest, len(config_blob), layers))
+            manifest_digest = self._write_blob(manifest_blob)
+            updated = self.update_image(target, layers=layers, oci={
+                'reference': None, 'manifest_digest': manifest_digest, 'config_digest': config_digest,
+                'index_digest': None, 'made': True})
+            if target['id'] == image['id']:
+                image = updated
+        return image, made
+
+    def _make_layer(self, image, parent):
+        """Write ``image``'s layer (the changes from ``parent``, or its whole rootfs) into blobs/."""
+        self._require_lock()
+        with self._staging() as staged:
+            path = os.path.join(staged, 'layer')
+            with open(path, 'xb') as handle:
+                if parent is None:
+                    layer = oci_export.write_full_layer(image['rootfs'], handle)
+                else:
+                    stream = self._btrfs.send(image['rootfs'], parent=parent['rootfs'])
+                    found = stream_changes(stream, parent['rootfs'], image['rootfs'])
+                    layer = oci_export.write_changeset_layer(image['rootfs'], found, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._install_blob(path, layer['digest'])
+        self._btrfs.remove_tree(staged)
+        return layer
+
+    def _blob_dir(self):
+        directory = os.path.dirname(self.paths.blob_path('sha256:' + '0' * 64))
+        os.makedirs(directory, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+        return directory
+
+    def _install_blob(self, path, digest):
+        """Rename the staged file ``path`` into blobs/ as ``digest`` (kept if that blob is there already)."""
+        self._blob_dir()
+        target = self.paths.blob_path(digest)
+        if os.path.isfile(target):
+            os.unlink(path)
+        else:
+            os.rename(path, target)
+
+    def _write_blob(self, data):
+        """Store ``data`` as a blob (through tmp/); its digest."""
+        digest = oci_export.sha256_of(data)
+        if not self._blob_present(digest):
+            self._blob_dir()
+            write_atomic(self.paths.blob_path(digest), data.decode('utf-8'), self.tmp_dir)
+        return digest
+
+    def _read_blob_json(self, digest):
+        path = self.paths.blob_path(digest)
+        try:
+            with open(path, 'rb') as handle:
+                return json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError) as exc:
+            raise StoreDataError(path, 'blob %s cannot be read as JSON: %s' % (digest, exc)) from None
+
+    def remote_manifest_digest(self, reference, access=None):
+        """The digest of what ``reference`` (``docker://...``) names now; None when the registry has no such tag.
+
+        ``access`` is a dict of RegistryAccess's arguments (tls_verify, ca_file, username, password, auth_file).
+        """
+        try:
+            return self._registry.inspect_raw(reference, RegistryAccess(**(access or {}))).digest
+        except ImageNotFoundError:
+            return None
+
+    @contextlib.contextmanager
+    def _oci_layout(self, image):
+        """An OCI layout under tmp/ naming ``image``'s manifest as tag ``image`` (blobs stay in blobs/)."""
+        oci = self.image_oci(image)
+        if oci is None:
+            raise DockerliteError('internal error: image %s has no layers made' % image['id'])
+        manifest = self._read_blob_json(oci['manifest_digest'])
+        size = os.path.getsize(self.paths.blob_path(oci['manifest_digest']))
+        staged = self._stage()
+        try:
+            write_atomic(os.path.join(staged, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', self.tmp_dir)
+            index = oci_export.layout_index(oci['manifest_digest'], size,
+                                            manifest.get('mediaType') or oci_export.OCI_MANIFEST, 'image')
+            write_atomic(os.path.join(staged, 'index.json'), oci_export.json_bytes(index).decode('utf-8'),
+                         self.tmp_dir)
+            yield staged, 'image'
+        finally:
+            self._btrfs.remove_tree(staged)
+
+    def push_image(self, image, reference, access=None):
+        """Push ``image`` (its layers made) to ``reference`` (``docker://...``) with ``access`` (as in
+        ``remote_manifest_digest``); the manifest digest pushed."""
+        self._require_lock()
+        with self._oci_layout(image) as (layout, tag):
+            return self._registry.copy_from_layout(layout, tag, reference, RegistryAccess(**(access or {})),
+                                                   shared_blob_dir=self.paths.blobs)
+
+    def export_image(self, image, path, archive_format):
+        """Write ``image`` (its layers made) as an ``oci-archive`` or ``docker-archive`` file at ``path``:
+        into a temporary file beside it, renamed over it when complete."""
+        self._require_lock()
+        directory, base = os.path.split(os.path.abspath(path))
+        partial = os.path.join(directory, '.%s.%s.part' % (base, secrets.token_hex(6)))
+        destination = '%s:%s' % (archive_format, partial)
+        if archive_format == 'docker-archive' and image.get('name'):
+            destination += ':' + image['name']
+        try:
+            with self._oci_layout(image) as (layout, tag):
+                self._registry.copy_from_layout(layout, tag, destination, shared_blob_dir=self.paths.blobs)
+            os.rename(partial, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+
+    @staticmethod
+    def archive_digests(path):
+        """(manifest digest, config digest) of the image in archive ``path`` (see oci_export.archive_digests)."""
+        return oci_export.archive_digests(path)

@@ -344,7 +344,7 @@ class FakeRegistry:
     as skopeo does, and ``fetched`` lists them.
     """
 
-    MUTATING = ('copy_to_layout',)
+    MUTATING = ('copy_to_layout', 'copy_from_layout')
 
     def __init__(self, calls=None):
         self.calls = [] if calls is None else calls
@@ -403,6 +403,42 @@ class FakeRegistry:
                                                           'annotations': {'org.opencontainers.image.ref.name': tag}}]},
                       handle)
         return digest
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        """Push (``docker://``: the image is then in ``images``) or write an archive holding only the
+        file the store reads back: an OCI archive's index.json, a Docker archive's manifest.json."""
+        self.calls.append(('copy_from_layout', tag, destination, vars(access) if access else None))
+        with open(os.path.join(layout_dir, 'index.json'), 'rb') as handle:
+            index = json.load(handle)
+        [descriptor] = [entry for entry in index['manifests']
+                        if entry['annotations']['org.opencontainers.image.ref.name'] == tag]
+
+        def blob(digest):
+            with open(os.path.join(shared_blob_dir, 'sha256', digest[len('sha256:'):]), 'rb') as handle:
+                data = handle.read()
+            assert _digest(data) == digest, 'blob %s is damaged' % digest
+            return data
+
+        raw = blob(descriptor['digest'])
+        manifest = json.loads(raw)
+        blobs = {descriptor['digest']: raw}
+        for entry in [manifest['config']] + manifest['layers']:
+            blobs[entry['digest']] = blob(entry['digest'])
+            assert len(blobs[entry['digest']]) == entry['size']
+        if destination.startswith('docker://'):
+            self.images[destination] = {'manifest': raw, 'config': blobs[manifest['config']['digest']],
+                                        'blobs': blobs}
+            return descriptor['digest']
+        kind, path = destination.split(':', 2)[:2]
+        name, content = (('index.json', json.dumps({'manifests': [{'digest': descriptor['digest']}]}))
+                         if kind == 'oci-archive' else
+                         ('manifest.json', json.dumps([{'Config': manifest['config']['digest'][7:] + '.json'}])))
+        with tarfile.open(path, 'w') as archive:
+            data = content.encode('utf-8')
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        return descriptor['digest']
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
