@@ -22,14 +22,16 @@ description:
   - Works under the store's lock like every other module, so it never removes anything while another run holds it;
     each object is renamed into the store's C(tmp/) and deleted there.
   - When something cannot be told because metadata is damaged, that step is skipped with a warning instead of guessing
-    (a damaged stack record: no container is pruned; a damaged container: no image; a damaged image: no layer or blob).
+    (a damaged stack record keeps every container, a damaged container every image, a damaged image every layer and
+    blob).
 extends_documentation_fragment:
   - dockerlite.core.store
   - dockerlite.core.store.attributes
 attributes:
   check_mode:
     support: full
-    details: Check mode lists exactly what the real run would remove; O(space_reclaimed) is only measured by a real run.
+    details: Check mode lists exactly what the real run would remove. RV(space_reclaimed) is only measured by a real
+      run.
 options:
   containers:
     description:
@@ -53,10 +55,10 @@ options:
     type: bool
     default: true
 notes:
-  - O(space_reclaimed) is measured, not estimated, since on btrfs a removed image or container frees only the extents
+  - RV(space_reclaimed) is measured, not estimated, since on btrfs a removed image or container frees only the extents
     that nothing else shares. The module reads the filesystem's free bytes (statvfs, after committing the transaction)
     before the first removal and again after the last, having waited for the btrfs cleaner to drop the deleted
-    subvolumes (C(btrfs subvolume sync): from milliseconds to seconds, only when a subvolume was removed). What other
+    subvolumes (C(btrfs subvolume sync), from milliseconds to seconds, only when a subvolume was removed). What other
     processes wrote to or freed on the same filesystem meanwhile counts too, so it is the filesystem's gain, never
     below 0.
 seealso:
@@ -119,7 +121,7 @@ blobs:
   elements: str
 space_reclaimed:
   description:
-    - Bytes the store's filesystem gained: its free bytes after the removals minus before (see the notes).
+    - Bytes the store's filesystem gained, its free bytes after the removals minus before (see the notes).
     - V(0) when nothing was removed; V(null) in check mode.
   returned: always
   type: int

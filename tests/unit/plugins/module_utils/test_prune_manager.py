@@ -58,8 +58,8 @@ def test_layers_and_blobs_needed_or_named_are_kept():
     kept = [img('a', 'a:1', layers=['L1', 'L2'], oci=oci)]
     layers = [{'chain_id': chain, 'digest': digest('blob ' + chain)} for chain in ('L1', 'L2', 'L3')]
     assert layers_to_prune(layers, kept) == [layers[2]]
-    blobs = [{'digest': digest(text), 'size': 1} for text in ('blob L1', 'blob L2', 'blob L3', 'manifest', 'config',
-                                                               'stray')]
+    texts = ('blob L1', 'blob L2', 'blob L3', 'manifest', 'config', 'stray')
+    blobs = [{'digest': digest(text), 'size': 1} for text in texts]
     # L3's blob stays while layer L3 stays (named by its layer.json), goes with it otherwise.
     assert [b['digest'] for b in blobs_to_prune(blobs, kept, layers)] == [digest('stray')]
     assert [b['digest'] for b in blobs_to_prune(blobs, kept, layers[:2])] == [digest('blob L3'), digest('stray')]
@@ -237,8 +237,8 @@ def test_a_layer_another_image_needs_is_kept(tmp_path, ids, src):
     assert sorted(listing(os.path.join(host.store().paths.blobs, 'sha256'))) == sorted(
         d[7:] for d in (digest('layer 1'), digest('layer 2'), digest('manifest of a'), digest('config of a')))
     # The fake frees the bytes of the files it deletes: the blobs and the layers' layer.json.
-    assert real['space_reclaimed'] >= sum(len(text) for text in ('layer 3', 'layer 4', 'manifest of b', 'config of b',
-                                                                  'stray'))
+    texts = ('layer 3', 'layer 4', 'manifest of b', 'config of b', 'stray')
+    assert real['space_reclaimed'] >= sum(len(text) for text in texts)
     blob_actions = [action for action in real['actions'] if action.startswith('remove_blob ')]
     assert real['actions'][-len(blob_actions):] == blob_actions  # blobs last, after the layers
 
