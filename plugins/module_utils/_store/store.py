@@ -24,16 +24,18 @@ import json
 import os
 import secrets
 import stat
+import tempfile
 import time
 from typing import Callable, Optional
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.interfaces import (
-    AttachInterface, BtrfsInterface, LxcInterface)
+    AttachInterface, BtrfsInterface, LxcInterface, RegistryInterface)
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED as LXC_ORPHANED
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils._store import permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store import oci, permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store.layers import apply_layer
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
-    CONTAINER_META, ID_RE, IMAGE_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
+    CONTAINER_META, ID_RE, IMAGE_META, LAYER_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
@@ -140,6 +142,14 @@ IMAGE_FIELDS = {
     'container': (NONE_OR[STR], False), 'container_id': (NONE_OR[STR], False),
     'container_generation': (NONE_OR[INT], False),
 }
+# What an image pulled from a registry or an archive adds (docs/design.md, "Image metadata of OCI images").
+OCI_IMAGE_FIELDS = {
+    'workdir': (NONE_OR[STR], False), 'user': (NONE_OR[STR], False), 'exposed_ports': (NONE_OR[LIST], False),
+    'layers': (NONE_OR[LIST], False), 'oci': (NONE_OR[DICT], False),
+}
+IMAGE_FIELDS.update(OCI_IMAGE_FIELDS)
+LAYER_FIELDS = {'chain_id': (STR, True), 'diff_id': (STR, True), 'digest': (STR, True), 'media_type': (NONE_OR[STR], True),
+                'parent': (NONE_OR[STR], True), 'size': (INT, True)}
 CONTAINER_FIELDS = {
     'id': (STR, True), 'name': (STR, True), 'image': (STR, True), 'image_id': (STR, True),
     'image_defaults': (DICT, True), 'created': (STR, True), 'spec': (DICT, True),
@@ -246,7 +256,8 @@ class Store:
     """
 
     def __init__(self, root, btrfs: BtrfsInterface, lxc_factory: Optional[Callable[[str], LxcInterface]] = None,
-                 attach_factory: Optional[Callable[[str], AttachInterface]] = None):
+                 attach_factory: Optional[Callable[[str], AttachInterface]] = None,
+                 registry_factory: Optional[Callable[[str], RegistryInterface]] = None):
         self.paths = StorePaths(root)
         self.root = self.paths.root
         self.images_dir = self.paths.images
@@ -257,7 +268,9 @@ class Store:
         self._lxc_client = None
         self._attach_factory = attach_factory
         self._attach_client = None
+        self._registry_factory = registry_factory
         self._locked = False
+        self._writable = False  # a session that may write (not check mode): skopeo then stages in tmp/
         # Non-fatal findings (damaged entries skipped by listings); the runner reports them.
         self.warnings = []
         self._qgroups = None  # the filesystem's qgroup numbers, read once per session (see _qgroup_usage)
@@ -358,9 +371,11 @@ class Store:
                 # Again under the lock: another run may have changed root meanwhile.
                 self.check_root()
                 self._prepare()
+                self._writable = True
             yield self
         finally:
             self._locked = False
+            self._writable = False
             os.close(fd)
 
     @staticmethod
@@ -885,6 +900,161 @@ class Store:
         """Run ``argv`` in running container ``name`` (see AttachClient.run); an ExecResult."""
         return self._attach.run(name, argv, env, cwd=cwd, user=user, group=group, stdin=stdin, timeout=timeout)
 
+    # -- image layers and pulls (registries, archives) --------------------
+    #
+    # A pull copies one image's blobs into blobs/ (skopeo's shared blob directory: blobs the
+    # store holds are not fetched again), makes each missing layer a read-only subvolume under
+    # layers/<chain id hex> (a snapshot of its parent layer with the layer applied), and
+    # installs the image as a read-only snapshot of its top layer. See docs/design.md.
+
+    @property
+    def _registry(self):
+        """The registry client; its temporary files (auth files, big blobs) go to tmp/ in a session that
+        may write, else (check mode, which writes nothing in the store) to the host's temporary directory."""
+        return self._registry_factory(self.tmp_dir if self._writable else tempfile.gettempdir())
+
+    def inspect_image_source(self, source):
+        """The manifest or image index that ``source`` (an oci.ImageSource) names: raw bytes and digest.
+
+        Reads only (one manifest request for a registry): also in check mode.
+        """
+        return self._registry.inspect_raw(source.reference, source.access)
+
+    def inspect_image_config(self, source):
+        """(digest, config) of the image config of ``source`` for its platform, checked (oci.parse_config); reads only."""
+        raw = self._registry.inspect_config(source.reference, source.access, source.platform)
+        digest = oci.sha256_of(raw)
+        return digest, oci.parse_config(raw, digest)
+
+    def layer_exists(self, chain_id):
+        """Whether the layer ``chain_id`` is in layers/ and sound (reused by a pull)."""
+        try:
+            self._load_layer(chain_id)
+        except StoreDataError:
+            return False
+        return True
+
+    def _load_layer(self, chain_id):
+        directory = self.paths.layer_dir(chain_id)
+        if not _real_directory(directory):
+            raise StoreDataError(directory, 'no such layer')
+        path = self.paths.layer_meta(chain_id)
+        meta = read_json(path)
+        check_fields(meta, LAYER_FIELDS, path)
+        if meta['chain_id'] != chain_id:
+            raise StoreDataError(path, 'chain_id %s differs from the directory name' % json.dumps(meta['chain_id'])[:80])
+        if not _real_directory(self.paths.layer_rootfs(chain_id)):
+            raise StoreDataError(self.paths.layer_rootfs(chain_id), 'the rootfs of layer %s is missing' % chain_id)
+        return meta
+
+    def _private_dir(self, path):
+        """Make one of the store's own directories (layers/, blobs/) if missing, private (0700)."""
+        if not os.path.isdir(path):
+            os.makedirs(path, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+            os.chmod(path, permissions.PRIVATE_DIR_MODE)
+
+    def _blob_sizes(self):
+        """{file name: size} of the blobs in blobs/sha256/."""
+        directory = os.path.join(self.paths.blobs, 'sha256')
+        if not os.path.isdir(directory):
+            return {}
+        sizes = {}
+        for entry in os.listdir(directory):
+            with contextlib.suppress(OSError):
+                sizes[entry] = os.lstat(os.path.join(directory, entry)).st_size
+        return sizes
+
+    def read_blob(self, digest, limit=oci.MAX_METADATA_BLOB):
+        """The bytes of blob ``digest`` (a manifest or a config: at most ``limit``), checked against the digest."""
+        path = self.paths.blob_path(digest)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise StoreDataError(path, 'blob %s is missing' % digest) from None
+        with os.fdopen(fd, 'rb') as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise StoreDataError(path, 'is not a regular file')
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise StoreDataError(path, 'blob %s is larger than %d bytes, too large for a manifest or config'
+                                 % (digest, limit))
+        if oci.sha256_of(data) != digest:
+            raise StoreDataError(path, 'blob %s does not match its digest' % digest)
+        return data
+
+    def fetch_image(self, source):
+        """Copy the image ``source`` names (for its platform) into blobs/; what it is, checked.
+
+        Returns {manifest_digest, manifest (oci.parse_manifest), config_digest, config
+        (oci.parse_config), blobs_added, bytes_added}: the blobs that were not in the store
+        before, counted from blobs/ (skopeo fetches only those). The staging OCI layout in
+        tmp/ is deleted whatever happens; the blobs are whole (skopeo renames each into place
+        once its digest checked), and stay for the next pull.
+        """
+        self._require_lock()
+        self._private_dir(self.paths.blobs)
+        before = self._blob_sizes()
+        staged = self._stage()
+        try:
+            digest = self._registry.copy_to_layout(
+                source.reference, os.path.join(staged, 'layout'), oci.LAYOUT_TAG, source.access, source.platform,
+                shared_blob_dir=self.paths.blobs)
+        finally:
+            self._btrfs.remove_tree(staged)
+        after = self._blob_sizes()
+        added = {name: size for name, size in after.items() if name not in before}
+        manifest = oci.parse_manifest(self.read_blob(digest), digest)
+        config_digest = manifest['config']['digest']
+        config = oci.parse_config(self.read_blob(config_digest), config_digest)
+        return {'manifest_digest': digest, 'manifest': manifest, 'config_digest': config_digest, 'config': config,
+                'blobs_added': len(added), 'bytes_added': sum(added.values())}
+
+    def ensure_layer(self, layer):
+        """Make layer ``layer`` (an item of oci.layer_chain) unless layers/ holds it; whether it was made.
+
+        Staged as tmp/<x>/rootfs: a new subvolume for the bottom layer, else a writable snapshot
+        of the parent layer's rootfs; the blob applied (layers.apply_layer), made read-only,
+        layer.json written, then tmp/<x> renamed to layers/<chain id hex>. A refused layer
+        (LayerError) leaves nothing. A damaged layer in the way is replaced (images are
+        snapshots of layers, never the layers themselves, so none depends on it).
+        """
+        self._require_lock()
+        chain_id = layer['chain_id']
+        target = self.paths.layer_dir(chain_id)
+        if self.layer_exists(chain_id):
+            return False
+        if os.path.lexists(target):
+            self._warn('layer %s in %s is damaged; replaced' % (chain_id, target))
+            self._discard(target)
+        self._private_dir(self.paths.layers)
+        with self._staging() as staged:
+            rootfs = os.path.join(staged, 'rootfs')
+            if layer['parent'] is None:
+                self._btrfs.create_subvolume(rootfs)
+            else:
+                self._btrfs.snapshot(self.paths.layer_rootfs(layer['parent']), rootfs)
+            apply_layer(self.paths.blob_path(layer['digest']), rootfs, layer['digest'], layer['diff_id'],
+                        layer['media_type'])
+            self._btrfs.set_read_only(rootfs, True)
+            self.write_json(os.path.join(staged, LAYER_META), {key: layer[key] for key in LAYER_FIELDS})
+            os.rename(staged, target)
+        return True
+
+    def install_pulled_image(self, meta, top_chain_id):
+        """Install a pulled image: a read-only snapshot of layer ``top_chain_id`` (an empty subvolume
+        for an image without layers) with ``meta`` as its image.json; the same staging and commit
+        point as build_image. The caller then retires the tag from older images."""
+        with self._staging() as staged:
+            rootfs = os.path.join(staged, 'rootfs')
+            if top_chain_id is None:
+                self._btrfs.create_subvolume(rootfs)
+                self._btrfs.set_read_only(rootfs, True)
+            else:
+                self._load_layer(top_chain_id)
+                self._btrfs.snapshot(self.paths.layer_rootfs(top_chain_id), rootfs, read_only=True)
+            self.write_json(os.path.join(staged, IMAGE_META), meta)
+        return self._install_image(staged, meta)
+
     # -- prune ------------------------------------------------------------
 
     def image_ids_in_use(self):
@@ -933,11 +1103,7 @@ class Store:
             chain_id = 'sha256:' + entry
             digest = None
             try:
-                meta = read_json(self.paths.layer_meta(chain_id))
-                if meta.get('chain_id') != chain_id:
-                    raise StoreDataError(self.paths.layer_meta(chain_id), 'chain_id %s differs from the directory name'
-                                         % json.dumps(meta.get('chain_id'))[:80])
-                digest = meta.get('digest') if isinstance(meta.get('digest'), str) else None
+                digest = self._load_layer(chain_id)['digest']
             except StoreDataError as exc:
                 self._warn('%s; the layer is kept only while an image needs it' % exc.msg)
             layers.append({'chain_id': chain_id, 'digest': digest})

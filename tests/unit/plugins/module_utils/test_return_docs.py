@@ -100,6 +100,10 @@ def results(host):
     for check_mode in (True, False):
         found.append(('dockerlite_image', run(host, ImageManager, 'dockerlite_image', check_mode, **image)))
     found.append(('dockerlite_image', run(host, ImageManager, 'dockerlite_image', name='base', force=True)))
+    host.registry.add_image('docker://registry.example/app:1', [{'etc/': None, 'etc/app': b'app'}], {'Cmd': ['sh']})
+    for check_mode in (True, False):
+        found.append(('dockerlite_image', run(host, ImageManager, 'dockerlite_image', check_mode, name='app:1',
+                                              source='registry', ref='registry.example/app:1')))
     for check_mode in (True, False):
         found.append(('dockerlite_container', run(host, ContainerManager, 'dockerlite_container', check_mode,
                                                   **container_params(host))))
