@@ -216,9 +216,9 @@ class BtrfsClient:
             raise CommandError('%s did not finish within %s seconds' % (what, timeout), cmd, None, '', '')
         return cmd, proc.returncode, proc.stdout, proc.stderr.decode('utf-8', 'replace')
 
-    def _check(self, args, what, quota_off=False):
+    def _check(self, args, what, quota_off=False, timeout=600):
         """stdout of ``btrfs ARGS``; CommandError if it fails, but None for quotas being off if ``quota_off``."""
-        cmd, rc, stdout, stderr = self._run(args, what)
+        cmd, rc, stdout, stderr = self._run(args, what, timeout)
         stdout = stdout.decode('utf-8', 'replace')
         if rc != 0:
             if quota_off and any(message in stderr for message in QUOTA_OFF_MESSAGES):
@@ -295,6 +295,26 @@ class BtrfsClient:
         if rc != 0:
             raise CommandError('btrfs send of %s failed: %s' % (subvolume, _last_line(stderr, rc)), cmd, rc, '', stderr)
         return stdout
+
+    @staticmethod
+    def free_bytes(path):
+        """The free bytes of the filesystem of ``path`` (statvfs), after committing its transaction:
+        freed extents only count once the transaction that frees them has committed."""
+        try:
+            btrfsutil.sync(path)
+            info = os.statvfs(path)
+        except (btrfsutil.BtrfsUtilError, OSError) as exc:
+            raise DockerliteError('btrfs: cannot read the free space of %s: %s' % (path, exc))
+        return info.f_bfree * info.f_frsize
+
+    def wait_for_cleaner(self, path, timeout=120):
+        """Wait until the btrfs cleaner has dropped every deleted subvolume of the filesystem of ``path``.
+
+        Deleting a subvolume only unlinks it; its extents are freed later in the background.
+        libbtrfsutil lists deleted subvolumes but cannot wait for them, so this runs
+        ``btrfs subvolume sync``.
+        """
+        self._check(['subvolume', 'sync', path], 'btrfs subvolume sync on %s' % path, timeout=timeout)
 
     def remove_tree(self, path):
         """Delete a directory tree that may hold subvolumes; refuse if anything is mounted in it.

@@ -59,6 +59,12 @@ class BtrfsInterface(Protocol):
     def send(self, subvolume, parent=None, no_data=True, timeout=600):
         """The ``btrfs send`` stream (bytes) of read-only ``subvolume`` relative to read-only ``parent``."""
 
+    def free_bytes(self, path):
+        """The free bytes of the filesystem of ``path``, after committing its transaction."""
+
+    def wait_for_cleaner(self, path, timeout=120):
+        """Wait until the extents of the filesystem's deleted subvolumes are freed (``btrfs subvolume sync``)."""
+
     def remove_tree(self, path):
         """Delete ``path`` and everything below it, subvolumes included; nothing if it is missing."""
 

@@ -1279,3 +1279,89 @@ class Store:
     def archive_digests(path):
         """(manifest digest, config digest) of the image in archive ``path`` (see oci_export.archive_digests)."""
         return oci_export.archive_digests(path)
+
+    # -- prune ------------------------------------------------------------
+
+    def image_ids_in_use(self):
+        """({image id: [names of the containers made from it]}, [containers whose image cannot be told]).
+
+        Damaged containers count too: their image id is read from container.json as far as it
+        is readable, and a container whose image id is unreadable is named in the second list.
+        """
+        used, unknown = {}, []
+        if not _real_directory(self.containers_dir):
+            return used, unknown
+        for entry in sorted(os.listdir(self.containers_dir)):
+            try:
+                image_id = self._load_container(entry)['image_id']
+            except StoreDataError:
+                image_id = self._raw_image_id(entry)
+            if image_id is None:
+                unknown.append(entry)
+            else:
+                used.setdefault(image_id, []).append(entry)
+        return used, unknown
+
+    def _raw_image_id(self, entry):
+        """The image id a damaged container's metadata still names, or None."""
+        try:
+            image_id = read_json(os.path.join(self.containers_dir, entry, CONTAINER_META)).get('image_id')
+        except (StoreDataError, OSError):
+            return None
+        return image_id if isinstance(image_id, str) and ID_RE.fullmatch(image_id) else None
+
+    def damaged_image_ids(self):
+        """The entries of images/ whose metadata or rootfs is damaged (what they need cannot be told)."""
+        return [entry for entry, _meta, error in self._image_entries() if error is not None]
+
+    def list_layers(self):
+        """[{chain_id, digest}] of every layer in layers/; ``digest`` (of its blob) None when its layer.json
+        is damaged (warned). Entries that are not layers are warned of and skipped."""
+        layers = []
+        if not _real_directory(self.paths.layers):
+            return layers
+        for entry in sorted(os.listdir(self.paths.layers)):
+            directory = os.path.join(self.paths.layers, entry)
+            if not ID_RE.fullmatch(entry) or not _real_directory(directory):
+                self._skip(StoreDataError(directory, 'not a layer: not a directory named by a 64-hex-digit chain id'))
+                continue
+            chain_id = 'sha256:' + entry
+            digest = None
+            try:
+                digest = self._load_layer(chain_id)['digest']
+            except StoreDataError as exc:
+                self._warn('%s; the layer is kept only while an image needs it' % exc.msg)
+            layers.append({'chain_id': chain_id, 'digest': digest})
+        return layers
+
+    def list_blobs(self):
+        """[{digest, size}] of every blob in blobs/sha256/ (regular files named by their sha256); anything
+        else there is warned of and skipped."""
+        directory = os.path.join(self.paths.blobs, 'sha256')
+        blobs = []
+        if not _real_directory(self.paths.blobs) or not _real_directory(directory):
+            return blobs
+        for entry in sorted(os.listdir(directory)):
+            path = os.path.join(directory, entry)
+            st = os.lstat(path)
+            if not ID_RE.fullmatch(entry) or not stat.S_ISREG(st.st_mode):
+                self._skip(StoreDataError(path, 'not a blob: not a regular file named by a sha256 digest'))
+                continue
+            blobs.append({'digest': 'sha256:' + entry, 'size': st.st_size})
+        return blobs
+
+    def remove_layer(self, chain_id):
+        """Delete the layer ``chain_id`` (its read-only subvolume and layer.json)."""
+        self._discard(self.paths.layer_dir(chain_id))
+
+    def remove_blob(self, digest):
+        """Delete blob ``digest`` from blobs/."""
+        self._discard(self.paths.blob_path(digest))
+
+    def free_bytes(self):
+        """The free bytes of the store's filesystem, once what was deleted has been freed."""
+        return self._btrfs.free_bytes(self.root)
+
+    def wait_for_cleaner(self):
+        """Wait until the extents of deleted subvolumes are freed (the btrfs cleaner runs in the background)."""
+        self._btrfs.wait_for_cleaner(self.root)

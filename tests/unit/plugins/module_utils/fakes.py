@@ -63,6 +63,7 @@ class FakeBtrfs:
 
     MUTATING = ('create_subvolume', 'snapshot', 'set_read_only', 'delete_subvolume', 'remove_tree', 'enable_quota',
                 'set_qgroup_limit')
+    FREE_BYTES = 10 ** 9
 
     def __init__(self, fstype='btrfs', calls=None):
         self.fstype = fstype
@@ -74,6 +75,7 @@ class FakeBtrfs:
         self.quota = False
         self.limits = {}  # subvolume id: exclusive limit, as qgroups keep them (gone with the subvolume)
         self.usage = {}  # subvolume id: exclusive bytes that a test wants qgroups to show
+        self.freed = 0  # bytes of the files remove_tree deleted (free_bytes grows by them)
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
@@ -180,10 +182,21 @@ class FakeBtrfs:
                 raise AssertionError('btrfs send of %s, which is not read-only' % path)
         return build_send_stream(tree_commands(parent, subvolume))
 
+    def free_bytes(self, path):
+        """A filesystem of FREE_BYTES, plus the sizes of the files remove_tree deleted."""
+        self.calls.append(('free_bytes', path))
+        return self.FREE_BYTES + self.freed
+
+    def wait_for_cleaner(self, path, timeout=120):
+        self.calls.append(('wait_for_cleaner', path))
+
     def remove_tree(self, path):
         self.calls.append(('remove_tree', path))
         if not os.path.lexists(path):
             return
+        self.freed += sum(os.lstat(os.path.join(dirpath, name)).st_size
+                          for dirpath, _dirnames, filenames in os.walk(path) for name in filenames) \
+            if os.path.isdir(path) and not os.path.islink(path) else os.lstat(path).st_size
         if os.path.isdir(path) and not os.path.islink(path):
             for dirpath, _dirnames, _filenames in os.walk(path):
                 key = _inode(dirpath)

@@ -26,6 +26,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.containe
     ContainerManager, container_view)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import ExecManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager, image_view
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.prune import PruneManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.info import (
     ContainerInfoManager, ImageInfoManager)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.push import ExportManager, PushManager
@@ -125,6 +126,9 @@ def results(host):
     skipped = run(host, ExecManager, 'dockerlite_exec', container='web', argv=['true'], creates='/etc')
     assert skipped['actions'] == [] and 'msg' in skipped
     found.append(('dockerlite_exec', skipped))
+    for check_mode in (True, False):
+        found.append(('dockerlite_prune', run(host, PruneManager, 'dockerlite_prune', check_mode, containers=True,
+                                              images='all')))
     for name in (None, 'base'):
         found.append(('dockerlite_image_info', run(host, ImageInfoManager, 'dockerlite_image_info', name=name)))
     for name in (None, 'web'):

@@ -411,6 +411,8 @@ MUTATIONS = {
     'write_json': lambda store, image, web: store.write_json(store.container_paths(web['name'])['meta'], {}),
     'write_stack_record': lambda store, image, web: store.write_stack_record('app', {'web': web['id']}),
     'remove_stack_record': lambda store, image, web: store.remove_stack_record('app'),
+    'remove_layer': lambda store, image, web: store.remove_layer('sha256:' + 'a' * 64),
+    'remove_blob': lambda store, image, web: store.remove_blob('sha256:' + 'b' * 64),
 }
 
 
