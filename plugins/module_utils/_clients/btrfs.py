@@ -34,6 +34,7 @@ QGROUP_ID_RE = re.compile(r'[0-9]+/[0-9]+')
 # _IOR(BTRFS_IOCTL_MAGIC, 31, struct btrfs_ioctl_fs_info_args): 1024 bytes, the fsid at offset 16.
 BTRFS_IOC_FS_INFO = 0x8400941f
 SYSFS_BTRFS = '/sys/fs/btrfs'
+STREAM_CHUNK = 1 << 20
 
 
 def _unescape_mountinfo(field):
@@ -315,6 +316,79 @@ class BtrfsClient:
         ``btrfs subvolume sync``.
         """
         self._check(['subvolume', 'sync', path], 'btrfs subvolume sync on %s' % path, timeout=timeout)
+
+    def subvolume_uuids(self, path):
+        """{uuid, parent_uuid, received_uuid} of subvolume ``path`` as hexadecimal strings, None for unset ones.
+
+        ``received_uuid`` is set on a subvolume that ``btrfs receive`` made: the uuid of the
+        subvolume it was sent from, the name under which an incremental stream finds it.
+        """
+        try:
+            info = btrfsutil.subvolume_info(path)
+        except btrfsutil.BtrfsUtilError as exc:
+            raise self._fail('read subvolume info of', path, exc)
+        return {key: (None if not any(value) else value.hex())
+                for key, value in (('uuid', info.uuid), ('parent_uuid', info.parent_uuid),
+                                   ('received_uuid', info.received_uuid))}
+
+    @staticmethod
+    def _popen(args, what, **kwargs):
+        cmd = ['btrfs'] + list(args)
+        try:
+            return cmd, subprocess.Popen(cmd, stderr=subprocess.PIPE, env=dict(os.environ, LC_ALL='C'), **kwargs)
+        except OSError as exc:
+            raise CommandError('%s: cannot run btrfs: %s' % (what, exc), cmd, None, '', '')
+
+    @staticmethod
+    def _finish(proc, cmd, what, timeout):
+        if proc.stdin is not None and proc.stdin.closed:
+            proc.stdin = None  # fed and closed by the caller: communicate() must not flush it
+        try:
+            stderr = proc.communicate(timeout=timeout)[1].decode('utf-8', 'replace')
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise CommandError('%s did not finish within %s seconds' % (what, timeout), cmd, None, '', '')
+        if proc.returncode != 0:
+            raise CommandError('%s failed: %s' % (what, _last_line(stderr, proc.returncode)),
+                               cmd, proc.returncode, '', stderr)
+
+    def send_to(self, subvolume, write, parent=None, timeout=3600):
+        """Pass the full ``btrfs send`` stream of read-only ``subvolume`` (incremental from read-only
+        ``parent``) to ``write(chunk)`` as it is produced; CommandError if send fails."""
+        args = ['-q', 'send'] + (['-p', parent] if parent is not None else []) + [subvolume]
+        what = 'btrfs send of %s' % subvolume
+        cmd, proc = self._popen(args, what, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        try:
+            for chunk in iter(lambda: proc.stdout.read(STREAM_CHUNK), b''):
+                write(chunk)
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        self._finish(proc, cmd, what, timeout)
+
+    def receive_from(self, directory, chunks, timeout=3600):
+        """``btrfs receive`` the stream that the iterable ``chunks`` yields into ``directory``.
+
+        The receiving process is confined to ``directory`` (``--chroot``): whatever paths or
+        symbolic links a stream holds, it cannot write outside it. ``-e`` ends it at the
+        stream's end marker; a stream without one is an error (truncated).
+        """
+        what = 'btrfs receive into %s' % directory
+        cmd, proc = self._popen(['-q', 'receive', '-e', '--chroot', directory], what,
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        try:
+            for chunk in chunks:
+                proc.stdin.write(chunk)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # receive stopped early; its exit status and message say why
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        self._finish(proc, cmd, what, timeout)
 
     def remove_tree(self, path):
         """Delete a directory tree that may hold subvolumes; refuse if anything is mounted in it.

@@ -65,6 +65,15 @@ class BtrfsInterface(Protocol):
     def wait_for_cleaner(self, path, timeout=120):
         """Wait until the extents of the filesystem's deleted subvolumes are freed (``btrfs subvolume sync``)."""
 
+    def subvolume_uuids(self, path):
+        """{uuid, parent_uuid, received_uuid} of subvolume ``path`` (hexadecimal, None when unset)."""
+
+    def send_to(self, subvolume, write, parent=None, timeout=3600):
+        """Pass the full ``btrfs send`` stream of ``subvolume`` (incremental from ``parent``) to ``write``."""
+
+    def receive_from(self, directory, chunks, timeout=3600):
+        """``btrfs receive`` the stream of the iterable ``chunks`` into ``directory``, confined to it."""
+
     def remove_tree(self, path):
         """Delete ``path`` and everything below it, subvolumes included; nothing if it is missing."""
 

@@ -34,7 +34,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc impor
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import (
     ImageNotFoundError, Platform, RegistryAccess)
-from ansible_collections.dockerlite.core.plugins.module_utils._store import oci, oci_export, permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store import image_stream, oci, oci_export, permissions
 from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import stream_changes
 from ansible_collections.dockerlite.core.plugins.module_utils._store.layers import apply_layer
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
@@ -163,7 +163,7 @@ IMAGE_FIELDS = {
     'parent': (NONE_OR[STR], False), 'command': (NONE_OR[LIST], False), 'env': (NONE_OR[DICT], False),
     'labels': (NONE_OR[DICT], False), 'stop_signal': (NONE_OR[STR], False), 'build': (NONE_OR[DICT], False),
     'container': (NONE_OR[STR], False), 'container_id': (NONE_OR[STR], False),
-    'container_generation': (NONE_OR[INT], False),
+    'container_generation': (NONE_OR[INT], False), 'received': (NONE_OR[DICT], False),
 }
 # What an image pulled from a registry or an archive adds (docs/design.md, "Image metadata of OCI images").
 OCI_IMAGE_FIELDS = {
@@ -1365,3 +1365,87 @@ class Store:
     def wait_for_cleaner(self):
         """Wait until the extents of deleted subvolumes are freed (the btrfs cleaner runs in the background)."""
         self._btrfs.wait_for_cleaner(self.root)
+
+    # -- image streams (btrfs send/receive between stores) ----------------
+
+    def image_origin(self, image_id):
+        """The name of image ``image_id``'s rootfs across hosts: the uuid of the subvolume it was first
+        made as (``received_uuid`` once received from another store, its own ``uuid`` otherwise)."""
+        uuids = self._btrfs.subvolume_uuids(self.image_rootfs(image_id))
+        return uuids['received_uuid'] or uuids['uuid']
+
+    def export_image_stream(self, image_id, dest, parent_id=None):
+        """Write image ``image_id`` to the file ``dest`` as an image stream (``image_stream``), incremental
+        from image ``parent_id`` when given. ``dest`` appears whole or not at all (a temporary file beside
+        it, fsynced, then renamed). Returns {size, digest, bytes, parent}: the send stream's length and
+        sha256 and the whole file's size."""
+        self._require_lock()
+        image = self._stream_image(image_id, 'image')
+        parent = self._stream_image(parent_id, 'parent image') if parent_id else None
+        header = image_stream.header_for(image, self.image_origin(image_id), parent,
+                                         self.image_origin(parent_id) if parent else None)
+        tmp = os.path.join(os.path.dirname(os.path.abspath(dest)),
+                           '.%s.%s.tmp' % (os.path.basename(dest), secrets.token_hex(6)))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         permissions.PRIVATE_FILE_MODE)
+            with os.fdopen(fd, 'wb') as handle:
+                size, digest = image_stream.write_stream(handle, header, lambda write: self._btrfs.send_to(
+                    image['rootfs'], write, parent=parent['rootfs'] if parent else None))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return {'size': size, 'digest': digest, 'bytes': os.stat(dest).st_size, 'parent': parent_id}
+
+    def _stream_image(self, image_id, what):
+        image = self.get_image(image_id)
+        if image is None:
+            raise DockerliteError('%s %s does not exist in %s' % (what, image_id, self.root), image=image_id)
+        return image
+
+    def import_image_stream(self, path):
+        """Receive the image stream in file ``path`` as a new image: (image, True); (the image, False)
+        when the store holds it already (same id, same origin), without receiving anything.
+
+        The send stream is received into ``tmp/<random>/`` by a ``btrfs receive`` confined there,
+        checked (one read-only subvolume named ``rootfs`` whose received uuid is the header's origin,
+        a sha256 equal to the trailer's), given its image.json, then renamed into ``images/``: a
+        truncated, corrupt or foreign stream leaves nothing.
+        """
+        self._require_lock()
+        header, offset, length, digest = image_stream.read_header(path)
+        meta, origin = header['image'], header['origin']
+        existing = self.get_image(meta['id'])
+        if existing is not None:
+            if self.image_origin(meta['id']) != origin:
+                raise DockerliteError('image stream %s: image %s exists in %s with another origin (%s, the stream '
+                                      'has %s); remove it first' % (path, meta['id'], self.root,
+                                                                     self.image_origin(meta['id']), origin))
+            return existing, False
+        parent = header['parent']
+        if parent is not None:
+            held = self.get_image(parent['id'])
+            if held is None or self.image_origin(parent['id']) != parent['origin']:
+                raise DockerliteError(
+                    'image stream %s is incremental from image %s (origin %s), which %s does not hold; import '
+                    'that image first or export a full stream' % (path, parent['id'], parent['origin'], self.root),
+                    parent=parent['id'])
+        with self._staging() as staged:
+            self._btrfs.receive_from(staged, image_stream.stream_chunks(path, offset, length, digest))
+            rootfs = os.path.join(staged, 'rootfs')
+            if sorted(os.listdir(staged)) != ['rootfs'] or not self._btrfs.is_read_only(rootfs):
+                raise image_stream.StreamError(path, 'it did not make one read-only subvolume named rootfs')
+            received = self._btrfs.subvolume_uuids(rootfs)['received_uuid']
+            if received != origin:
+                raise image_stream.StreamError(path, 'the received subvolume comes from %s, the header says %s'
+                                               % (received, origin))
+            # Layers and blobs stay behind in the sending store: here the image is its rootfs alone.
+            meta = {key: value for key, value in meta.items() if key not in ('layers', 'oci')}
+            meta['received'] = {'origin': origin, 'parent': parent['id'] if parent else None, 'digest': digest}
+            check_image_meta(meta, path, meta['id'])
+            self.write_json(os.path.join(staged, IMAGE_META), meta)
+        return self._install_image(staged, meta), True

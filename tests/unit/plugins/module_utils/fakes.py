@@ -29,6 +29,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import ImageNotFoundError, Manifest
+from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import CommandError
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
@@ -76,6 +77,7 @@ class FakeBtrfs:
         self.limits = {}  # subvolume id: exclusive limit, as qgroups keep them (gone with the subvolume)
         self.usage = {}  # subvolume id: exclusive bytes that a test wants qgroups to show
         self.freed = 0  # bytes of the files remove_tree deleted (free_bytes grows by them)
+        self._uuids = {}  # inode key: {uuid, parent_uuid, received_uuid}
 
     def mutating_calls(self):
         return [call for call in self.calls if call[0] in self.MUTATING]
@@ -189,6 +191,51 @@ class FakeBtrfs:
 
     def wait_for_cleaner(self, path, timeout=120):
         self.calls.append(('wait_for_cleaner', path))
+
+    def subvolume_uuids(self, path):
+        if not self.is_subvolume(path):
+            raise AssertionError('subvolume uuids of %s, which is not a subvolume' % path)
+        return dict(self._uuids.setdefault(_inode(path), {'uuid': os.urandom(16).hex(), 'parent_uuid': None,
+                                                            'received_uuid': None}))
+
+    def send_to(self, subvolume, write, parent=None, timeout=3600):
+        """A stand-in for a send stream: a JSON line (name, origins) and a tar of the whole tree."""
+        self.calls.append(('send_to', subvolume, parent))
+        for path in (subvolume, parent):
+            if path is not None and not self.is_read_only(path):
+                raise AssertionError('btrfs send of %s, which is not read-only' % path)
+        uuids = self.subvolume_uuids(subvolume)
+        head = {'name': os.path.basename(subvolume), 'origin': uuids['received_uuid'] or uuids['uuid'],
+                'parent': None}
+        if parent is not None:
+            parent_uuids = self.subvolume_uuids(parent)
+            head['parent'] = parent_uuids['received_uuid'] or parent_uuids['uuid']
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode='w') as tar:
+            tar.add(subvolume, arcname='.')
+        write((json.dumps(head) + '\n').encode())
+        write(buffer.getvalue())
+
+    def receive_from(self, directory, chunks, timeout=3600):
+        self.calls.append(('receive_from', directory))
+        data = b''.join(chunks)
+        line, _sep, body = data.partition(b'\n')
+        try:
+            head = json.loads(line)
+            tar = tarfile.open(fileobj=io.BytesIO(body), mode='r')
+            members = tar.getmembers()
+        except (ValueError, tarfile.TarError) as exc:
+            raise CommandError('btrfs receive into %s failed: %s' % (directory, exc), ['btrfs', 'receive'], 1, '', '')
+        known = [value.get('received_uuid') or value['uuid'] for value in self._uuids.values()]
+        if head['parent'] is not None and head['parent'] not in known:
+            raise CommandError('btrfs receive into %s failed: cannot find parent subvolume' % directory,
+                               ['btrfs', 'receive'], 1, '', '')
+        path = os.path.join(directory, head['name'])
+        self.create_subvolume(path)
+        tar.extractall(path, members=[member for member in members if member.name != '.'])
+        self._uuids[_inode(path)] = {'uuid': os.urandom(16).hex(), 'parent_uuid': None,
+                                     'received_uuid': head['origin']}
+        self.set_read_only(path, True)
 
     def remove_tree(self, path):
         self.calls.append(('remove_tree', path))
