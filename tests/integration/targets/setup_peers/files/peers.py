@@ -3,23 +3,28 @@
 # SPDX-License-Identifier: Apache-2.0
 """Docker and Podman as peers on this machine, with their state under one directory.
 
-    peers.py start DIR [--peers docker,podman] [--insecure-registry HOST:PORT ...]
+    peers.py start DIR [--peers docker,podman,registry] [--insecure-registry HOST:PORT ...]
     peers.py stop DIR
     peers.py leftovers DIR
 
-``start`` runs a dockerd of its own (data root, exec root, pid file and socket under
-DIR/docker; no bridge, no iptables, no forwarding; cgroupfs, under a cgroup parent named
+``start`` runs a dockerd of its own (data root and pid file under DIR/docker, exec root and
+socket under the short directory below; no bridge, no iptables, no forwarding; cgroupfs, under a cgroup parent named
 for this run) and writes the configuration that makes every podman call use DIR/podman
 (containers.conf, storage.conf, registries.conf). It prints the state, also kept in
 DIR/peers.json: for each peer the argv prefix of its CLI and the environment to run it
 with, or why it was skipped (not installed).
+
+With ``registry`` among the peers, Debian's docker-registry (distribution) also runs, on a
+free 127.0.0.1 port over plain HTTP with its storage under DIR/registry; both engines are
+told that it is insecure, and the state gives its ``address`` (HOST:PORT) and ``pid``.
 
 ``stop`` removes the peers' containers, stops dockerd by its pid (its containerd and
 shims go with it, or are killed by pid), unmounts whatever is left under DIR and removes
 what the peers made outside DIR that was not there before ``start`` (dockerd writes
 /etc/docker/key.json and /run/docker/plugins, the containerd shims /run/containerd/s,
 runc /run/runc, podman /run/containers and /var/lib/containers/cache, both cgroup
-directories). Then it prints what is left (processes naming DIR, mounts under DIR,
+directories), and this run's short directory /run/dlpeers-* for dockerd's exec root and
+socket and Podman's runroot (unix sockets need short paths). Then it prints what is left (processes naming DIR, mounts under DIR,
 those paths) and exits 1 when anything is; ``leftovers`` only looks.
 
 Python 3 standard library only: the benchmark imports this file as a module (``Peers``).
@@ -34,11 +39,15 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 DOCKERD = '/usr/sbin/dockerd'
+SHORT_PARENT = '/run'
+REGISTRY = 'docker-registry'
 # Debian's docker.io client first: it matches the daemon (another docker CLI may come first on PATH).
 DOCKER_CLIS = ('/usr/bin/docker', 'docker')
 PODMAN = 'podman'
@@ -50,6 +59,7 @@ OUTSIDE = {
                '/run/containerd/s', '/run/containerd'),
     'podman': ('/run/containers/networks', '/run/containers', '/var/lib/containers/cache',
                '/var/lib/containers', '/run/runc'),
+    'registry': (),
 }
 # Podman's cgroupfs parent for its containers (dockerd gets one named for the run instead).
 PODMAN_CGROUP_PARENT = 'libpod_parent'
@@ -154,6 +164,19 @@ def kill(pids, signum):
             pass
 
 
+def stop_pid(pid):
+    """SIGTERM, then SIGKILL after STOP_TIMEOUT; reaped when this process started it (the benchmark)."""
+    if alive(pid):
+        kill([pid], signal.SIGTERM)
+        if wait_gone([pid], STOP_TIMEOUT):
+            kill([pid], signal.SIGKILL)
+            wait_gone([pid], 5)
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
 class Peers:
     """The peers of one run, all under ``directory``; ``state`` is what start recorded."""
 
@@ -180,6 +203,10 @@ class Peers:
         self.state = state
         self._save()
         try:
+            if 'registry' in which:
+                self._start_registry()
+                if 'address' in self.state.get('registry', {}):
+                    insecure_registries = list(insecure_registries) + [self.state['registry']['address']]
             if 'podman' in which:
                 self._start_podman(insecure_registries)
             if 'docker' in which:
@@ -196,17 +223,29 @@ class Peers:
             json.dump(self.state, handle, indent=1)
         os.replace(tmp, self.state_file)
 
+    def _short_dir(self):
+        """This run's directory for sockets, made at first use: a unix socket's path is at most 107
+        bytes (containerd's under the exec root, conmon's under Podman's runroot, which Podman wants
+        within 50 characters), too few for a deep test directory. A tmpfs, as a runroot should be."""
+        if not self.state.get('short'):
+            self.state['short'] = tempfile.mkdtemp(prefix='dlpeers-', dir=SHORT_PARENT)
+            self.state['created'].append(self.state['short'])
+            self._save()
+        return self.state['short']
+
     def _start_docker(self, insecure_registries):
         cli = next(filter(None, (shutil.which(name) for name in DOCKER_CLIS)), None)
         if not os.access(DOCKERD, os.X_OK) or not cli:
             self.state['skipped']['docker'] = 'docker.io is not installed (no %s or docker CLI)' % DOCKERD
             return
         base = os.path.join(self.dir, 'docker')
-        for sub in ('data', 'exec', 'client'):
+        for sub in ('data', 'client'):
             os.makedirs(os.path.join(base, sub), exist_ok=True)
-        sock = 'unix://' + os.path.join(base, 'docker.sock')
+        short = os.path.join(self._short_dir(), 'docker')
+        os.mkdir(short)
+        sock = 'unix://' + os.path.join(short, 'docker.sock')
         cgroup_parent = 'dlpeers-%s' % secrets.token_hex(4)
-        argv = [DOCKERD, '--data-root', os.path.join(base, 'data'), '--exec-root', os.path.join(base, 'exec'),
+        argv = [DOCKERD, '--data-root', os.path.join(base, 'data'), '--exec-root', os.path.join(short, 'exec'),
                 '--pidfile', os.path.join(base, 'dockerd.pid'), '-H', sock,
                 '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
                 '--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', cgroup_parent,
@@ -244,15 +283,50 @@ class Peers:
         with open(path, 'rb') as handle:
             return handle.read()[-2000:].decode('utf-8', 'replace')
 
+    def _start_registry(self):
+        binary = shutil.which(REGISTRY)
+        if not binary:
+            self.state['skipped']['registry'] = 'docker-registry is not installed'
+            return
+        base = os.path.join(self.dir, 'registry')
+        os.makedirs(os.path.join(base, 'storage'), exist_ok=True)
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = sock.getsockname()[1]
+        config = os.path.join(base, 'config.yml')
+        with open(config, 'w') as handle:
+            handle.write('version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n'
+                         '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n' % (os.path.join(base, 'storage'), port))
+        registry = {'address': '127.0.0.1:%d' % port, 'log': os.path.join(base, 'registry.log')}
+        with open(registry['log'], 'ab') as log:
+            proc = subprocess.Popen([binary, 'serve', config], stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # pylint: disable=consider-using-with
+                                    start_new_session=True, cwd=base)
+        registry['pid'] = proc.pid
+        self.state['registry'] = registry
+        self._save()
+        deadline = time.monotonic() + DOCKER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise PeerError('docker-registry exited %d at start: %s' % (proc.returncode, self._tail(registry['log'])))
+            try:
+                socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise PeerError('docker-registry did not listen on port %d within %d s' % (port, DOCKER_START_TIMEOUT))
+                time.sleep(0.1)
+
     def _start_podman(self, insecure_registries):
         binary = shutil.which(PODMAN)
         if not binary or not shutil.which('runc'):
             self.state['skipped']['podman'] = 'podman or runc is not installed'
             return
         base = os.path.join(self.dir, 'podman')
-        paths = {name: os.path.join(base, name) for name in ('root', 'runroot', 'tmp', 'runc', 'networks')}
+        paths = {name: os.path.join(base, name) for name in ('root', 'tmp', 'runc', 'networks')}
         for path in paths.values():
             os.makedirs(path, exist_ok=True)
+        paths['runroot'] = os.path.join(self._short_dir(), 'podman')
+        os.mkdir(paths['runroot'])
         conf = {name: os.path.join(base, name) for name in ('containers.conf', 'storage.conf', 'registries.conf')}
         # runc, because crun refuses hybrid cgroups; ulimits the shell can grant; no network namespace
         # setup (no bridge); every file podman keeps under this directory.
@@ -287,14 +361,18 @@ class Peers:
     def own_processes(self):
         """Processes whose command line names this run's directory (dockerd, containerd, shims, conmon)."""
         return [(pid, name, cmdline) for pid, name, cmdline in processes()
-                if self.dir + '/' in cmdline or (cmdline + ' ').find(self.dir + ' ') >= 0]
+                if any(top + '/' in cmdline or (cmdline + ' ').find(top + ' ') >= 0 for top in self.tops())]
+
+    def tops(self):
+        """The directories that hold this run's state: DIR, and the short one for sockets."""
+        return [self.dir] + ([self.state['short']] if self.state and self.state.get('short') else [])
 
     def stop(self):
         """Stop everything start made; returns the list of what is left (empty when clean)."""
         if self.state is None:
             return []
         errors = []
-        for step in (self._stop_podman, self._stop_docker, self._kill_own, self._unmount, self._remove_outside):
+        for step in (self._stop_podman, self._stop_docker, self._stop_registry, self._kill_own, self._unmount, self._remove_outside):
             try:
                 step()
             except (PeerError, OSError, subprocess.SubprocessError) as exc:
@@ -311,20 +389,16 @@ class Peers:
         docker = self.state.get('docker')
         if not docker or 'pid' not in docker:
             return
-        pid = docker['pid']
-        if alive(pid):
+        if alive(docker['pid']):
             ids = run(docker['argv'] + ['ps', '--all', '--quiet'], env=docker['env'], check=False).stdout.split()
             if ids:
                 run(docker['argv'] + ['rm', '--force'] + ids, env=docker['env'], check=False)
-            kill([pid], signal.SIGTERM)
-            if wait_gone([pid], STOP_TIMEOUT):
-                kill([pid], signal.SIGKILL)
-                wait_gone([pid], 5)
-        # Reap it when this process started it (the benchmark does), so it is no zombie.
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        stop_pid(docker['pid'])
+
+    def _stop_registry(self):
+        registry = self.state.get('registry')
+        if registry and 'pid' in registry:
+            stop_pid(registry['pid'])
 
     def _kill_own(self):
         """containerd and its shims normally go with dockerd; whatever still names the directory goes by pid."""
@@ -336,7 +410,7 @@ class Peers:
                 wait_gone(pids, 5)
 
     def _unmount(self):
-        for point in mounts_under(self.dir):
+        for point in [point for top in self.tops() for point in mounts_under(top)]:
             if run(['umount', point], check=False).returncode != 0:
                 run(['umount', '--lazy', point])
 
@@ -353,20 +427,25 @@ class Peers:
                     os.rmdir(sub)
                 except OSError:  # gone, or busy: leftovers() reports what stays
                     pass
-        others = self.other_engines()
-        if others:
-            raise PeerError('left %s in place: other engine processes run (%s)' % (
-                ', '.join(self.state['created']), ', '.join('%s %d' % (name, pid) for pid, name in others)))
-        # Deepest first, so that a directory's children go before it.
+        # A file goes; a directory goes when empty, or when no other engine runs that could be using it
+        # (another run's containerd keeps its shims' sockets in /run/containerd/s). Deepest first.
+        others = None
         for path in sorted(self.state['created'], key=len, reverse=True):
-            if os.path.isdir(path) and not os.path.islink(path):
+            if not os.path.isdir(path) or os.path.islink(path):
+                if os.path.lexists(path):
+                    os.unlink(path)
+            elif path == self.state.get('short') or not os.listdir(path):
                 shutil.rmtree(path)
-            elif os.path.lexists(path):
-                os.unlink(path)
+            else:
+                others = self.other_engines() if others is None else others
+                if others:
+                    raise PeerError('left %s in place: other engine processes run (%s)' % (
+                        path, ', '.join('%s %d' % (name, pid) for pid, name in others)))
+                shutil.rmtree(path)
 
     def leftovers(self):
         found = ['process %d (%s): %s' % entry for entry in self.own_processes()]
-        found += ['mount %s' % point for point in mounts_under(self.dir)]
+        found += ['mount %s' % point for top in self.tops() for point in mounts_under(top)]
         if self.state:
             found += ['path %s' % path for path in self.state['created'] if os.path.lexists(path)]
             found += ['cgroup %s' % path for path in self.state['cgroups'] if os.path.exists(path)]
@@ -379,7 +458,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('action', choices=('start', 'stop', 'leftovers'))
     parser.add_argument('dir', help="the run's directory (made when missing)")
-    parser.add_argument('--peers', default='docker,podman', help='comma-separated: docker, podman')
+    parser.add_argument('--peers', default='docker,podman', help='comma-separated: docker, podman, registry')
     parser.add_argument('--insecure-registry', action='append', default=[],
                         help='HOST:PORT of a plain-HTTP registry the peers may use')
     opts = parser.parse_args(argv)
@@ -388,7 +467,7 @@ def main(argv=None):
         which = [word for word in opts.peers.split(',') if word]
         unknown = sorted(set(which) - set(OUTSIDE))
         if unknown:
-            parser.error('unknown peer %s (known: docker, podman)' % ', '.join(unknown))
+            parser.error('unknown peer %s (known: %s)' % (', '.join(unknown), ', '.join(sorted(OUTSIDE))))
         try:
             print(json.dumps(peers.start(which, opts.insecure_registry)))
         except PeerError as exc:
