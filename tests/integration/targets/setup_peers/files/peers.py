@@ -55,7 +55,8 @@ STATE = 'peers.json'
 # Paths outside the run's directory that the peers create when missing. Those that did not
 # exist before start are removed by stop (when no other engine process still runs).
 OUTSIDE = {
-    'docker': ('/etc/docker/key.json', '/etc/docker', '/run/docker/plugins', '/run/docker',
+    # /var/lib/docker: never used (a data root of the run's own); listed so that leftovers would show it.
+    'docker': ('/var/lib/docker', '/etc/docker/key.json', '/etc/docker', '/run/docker/plugins', '/run/docker',
                '/run/containerd/s', '/run/containerd'),
     'podman': ('/run/containers/networks', '/run/containers', '/var/lib/containers/cache',
                '/var/lib/containers', '/run/runc'),
@@ -449,8 +450,6 @@ class Peers:
         if self.state:
             found += ['path %s' % path for path in self.state['created'] if os.path.lexists(path)]
             found += ['cgroup %s' % path for path in self.state['cgroups'] if os.path.exists(path)]
-        if os.path.exists('/var/lib/docker') and self.state and '/var/lib/docker' in self.state.get('created', []):
-            found.append('path /var/lib/docker')
         return found
 
 
