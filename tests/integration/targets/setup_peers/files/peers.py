@@ -1,39 +1,37 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""Docker and Podman as peers on this machine, with their state under one directory.
+"""Docker, Podman and a registry as peers on this machine, with their state under one directory.
 
     peers.py start DIR [--peers docker,podman,registry] [--insecure-registry HOST:PORT ...]
     peers.py stop DIR
     peers.py leftovers DIR
 
-``start`` runs a dockerd of its own (data root and pid file under DIR/docker, exec root and
-socket under the short directory below; no bridge, no iptables, no forwarding; cgroupfs, under a cgroup parent named
-for this run) and writes the configuration that makes every podman call use DIR/podman
-(containers.conf, storage.conf, registries.conf). It prints the state, also kept in
-DIR/peers.json: for each peer the argv prefix of its CLI and the environment to run it
-with, or why it was skipped (not installed).
+``start`` runs a dockerd of its own: data root and pid file under DIR/docker; exec root and
+socket in a short directory of the run's, /run/dlpeers-*, since a unix socket's path has
+at most 107 bytes; no bridge, iptables, forwarding or masquerading; cgroupfs, under a cgroup
+parent named for the run. For Podman it writes the configuration that makes every podman
+call keep its state under DIR/podman (containers.conf, storage.conf, registries.conf; the
+run root in the short directory, since Podman wants one within 50 characters). With
+``registry``, Debian's docker-registry serves plain HTTP on a free 127.0.0.1 port, its
+storage under DIR/registry, and both engines are told it is insecure. The state, printed
+and kept in DIR/peers.json, gives per peer the argv prefix of its CLI and the environment
+to run it with (the registry: ``address`` and ``pid``), or why a peer was skipped.
 
-With ``registry`` among the peers, Debian's docker-registry (distribution) also runs, on a
-free 127.0.0.1 port over plain HTTP with its storage under DIR/registry; both engines are
-told that it is insecure, and the state gives its ``address`` (HOST:PORT) and ``pid``.
+``stop`` removes the engines' containers, stops dockerd and the registry by pid (containerd
+and the shims go with dockerd; whatever still names the run's directories is killed by
+pid), unmounts what is left under them, and removes what the peers made outside DIR that
+was not there before ``start``: dockerd's /etc/docker/key.json and /run/docker/plugins, the
+shims' /run/containerd/s, podman's /run/containers and /var/lib/containers/cache, runc's
+/run/runc, the cgroup directories, the short directory. Then it prints what is left
+(processes, mounts, those paths) and exits 1 when anything is; ``leftovers`` only looks.
 
-``stop`` removes the peers' containers, stops dockerd by its pid (its containerd and
-shims go with it, or are killed by pid), unmounts whatever is left under DIR and removes
-what the peers made outside DIR that was not there before ``start`` (dockerd writes
-/etc/docker/key.json and /run/docker/plugins, the containerd shims /run/containerd/s,
-runc /run/runc, podman /run/containers and /var/lib/containers/cache, both cgroup
-directories), and this run's short directory /run/dlpeers-* for dockerd's exec root and
-socket and Podman's runroot (unix sockets need short paths). Then it prints what is left (processes naming DIR, mounts under DIR,
-those paths) and exits 1 when anything is; ``leftovers`` only looks.
-
-Python 3 standard library only: the benchmark imports this file as a module (``Peers``).
+Standard library only: the benchmark imports this file as a module (``Peers``).
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import secrets
