@@ -187,8 +187,8 @@ def measure_push(ws, peers, figures, base_ref, registry):
                          'count=%d' % PUSH_CHANGE_MIB])
     peers.cli('podman', ['commit', '--quiet', 'bench-push', '%s/bench/podman-pushed:1' % registry])
     before = du_bytes(storage, apparent=True)
-    figures['podman_push'] = {'ms': peers.timed_cli('podman', ['push', '--quiet',
-                                                              '%s/bench/podman-pushed:1' % registry])}
+    podman_ref = '%s/bench/podman-pushed:1' % registry
+    figures['podman_push'] = {'ms': peers.timed_cli('podman', ['push', '--quiet', podman_ref])}
     figures['podman_push']['bytes_uploaded'] = du_bytes(storage, apparent=True) - before
     peers.cli('podman', ['rm', '--force', '--time', '0', 'bench-push'])
     log('registry: push %.0f ms, %d bytes (podman %.0f ms, %d bytes)'

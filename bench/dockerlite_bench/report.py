@@ -326,8 +326,8 @@ def rows_registry(results):
                            'includes the Ansible task (per-task floor %s)' % fmt_ms(reg['task_floor_ms']))))
     second, podman2 = reg['second'], reg['podman_second']
     rows.append(Row('8', 'pull of a second image sharing the lower two layers (its own: %.0f MiB)'
-                    % reg['layers_mib'][-1], None, '%s, %s written' % (fmt_ms(second['ms']),
-                                                                     fmt_bytes(second['bytes_written'])),
+                    % reg['layers_mib'][-1], None,
+                    '%s, %s written' % (fmt_ms(second['ms']), fmt_bytes(second['bytes_written'])),
                     'podman pull %s, %s written' % (fmt_ms(podman2['ms']), fmt_bytes(podman2['bytes_written'])),
                     faster(second['ms'], podman2['ms']), '', None,
                     'dockerlite: the device\'s used bytes (data + metadata); podman: its storage\'s allocated bytes'))
