@@ -7,11 +7,20 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: dockerlite_image
-short_description: Build, update and remove dockerlite images (read-only btrfs snapshots)
+short_description: Build, pull, update and remove dockerlite images (read-only btrfs snapshots)
 version_added: 0.1.0
 description:
   - An image is a read-only btrfs subvolume holding a root filesystem, plus metadata (C(name:tag), parent, source,
     default command and environment for containers, labels).
+  - Images can also be pulled from a registry, an OCI or Docker archive (C(docker save), C(podman save)) or an OCI
+    layout directory (O(source=registry), V(oci-archive), V(docker-archive), V(oci-layout)). Each layer becomes a
+    read-only subvolume under C(<root>/layers), a snapshot of the layer below it, keyed by its chain id, so images
+    that share lower layers share them on disk and a pull adds only the layers the store lacks; blobs the store
+    already holds (under C(<root>/blobs)) are not downloaded again. The image is a read-only snapshot of its top
+    layer. Registry protocol, authentication and TLS are C(skopeo)'s.
+  - A pulled image's config gives its defaults for containers, as C(docker run) takes them; C(Entrypoint) followed
+    by C(Cmd) is the default command, C(Env) the environment, C(Labels) the labels; C(WorkingDir), C(User),
+    C(StopSignal) (V(SIGTERM) when the config names none) and C(ExposedPorts) are recorded in the image too.
   - With O(state=present) a missing image is built from O(source); an existing one is left as it is, except that
     O(command), O(env) and O(labels), when given, are brought up to date in its metadata (the root filesystem is
     never modified). O(force=true) rebuilds it.
@@ -23,7 +32,7 @@ extends_documentation_fragment:
 attributes:
   idempotent:
     support: partial
-    details: Not with O(force=true), which rebuilds the image every time.
+    details: Not with O(force=true), which rebuilds (or pulls) the image every time.
 options:
   name:
     description:
@@ -48,13 +57,65 @@ options:
       - V(empty) leaves it empty; V(busybox) builds a minimal system from the host's static busybox, offline (like
         LXC's busybox template); V(debootstrap) runs C(debootstrap) with O(suite), O(mirror) and O(variant);
         V(archive) unpacks the tarball at O(path) (compressed or not); V(directory) copies the tree at O(path).
+      - V(registry) pulls O(ref) from a registry; V(oci-archive) and V(docker-archive) import the image in the
+        archive file at O(path); V(oci-layout) imports it from the OCI layout directory at O(path). See O(pull) for
+        when an existing image is pulled again.
       - Required to build a missing image. With O(force=true) and no O(source), the image is rebuilt the way it was
-        built before.
+        built before (a pulled image is pulled again from the reference it was pulled from).
     type: str
-    choices: [empty, busybox, debootstrap, archive, directory]
+    choices: [empty, busybox, debootstrap, archive, directory, registry, oci-archive, docker-archive, oci-layout]
   path:
     description:
-      - For O(source=archive) a rootfs tarball, for O(source=directory) an existing rootfs tree, on the managed host.
+      - For O(source=archive) a rootfs tarball, for O(source=directory) an existing rootfs tree, for
+        O(source=oci-archive) or O(source=docker-archive) an image archive file, for O(source=oci-layout) an OCI
+        layout directory, on the managed host. It may not contain V(:).
+    type: path
+  ref:
+    description:
+      - For O(source=registry), the image in the registry, such as V(registry.example:5000/team/app:1.2), or pinned
+        by digest, V(registry.example:5000/team/app@sha256:<digest>); a reference without a registry host is
+        Docker Hub's. Defaults to O(name).
+      - For the archive and layout sources, the image inside O(path) when it holds several (a V(name:tag) for
+        V(docker-archive), the tag or V(@index) as skopeo takes them); the only image by default.
+    type: str
+  pull:
+    description:
+      - V(missing) pulls only when the image O(name) does not exist in the store.
+      - V(always) asks the source for the digest of O(ref) every time (one manifest request) and pulls only when it
+        moved since the last pull (or the platform differs); an unchanged image is left as it is (C(changed=false)).
+        When it moved, the tag moves to the new image and the previous one is removed, or kept untagged if a
+        container was created from it.
+    type: str
+    choices: [missing, always]
+    default: missing
+  platform:
+    description:
+      - The platform to pull when O(ref) names an image index (a multi-platform image), as V(os/arch) or
+        V(os/arch/variant), such as V(linux/arm64). Defaults to the managed host's.
+    type: str
+  tls_verify:
+    description:
+      - Require HTTPS and check the registry's certificate (O(source=registry)). V(false) also allows a plain HTTP
+        registry.
+    type: bool
+    default: true
+  ca_file:
+    description:
+      - A PEM file of the CA that signed the registry's certificate, added to the host's CAs for this pull.
+    type: path
+  username:
+    description:
+      - User name for the registry, with O(password). Never passed on a command line; written to a private file
+        that is deleted after each skopeo call.
+      - Without O(username) or O(auth_file) the pull is anonymous: no credentials of the host are used.
+    type: str
+  password:
+    description: Password (or token) for O(username).
+    type: str
+  auth_file:
+    description:
+      - An auth file in the C(containers-auth.json) format (as C(podman login) or C(docker login) write), instead of
+        O(username) and O(password).
     type: path
   suite:
     description: Release for O(source=debootstrap).
@@ -112,6 +173,35 @@ EXAMPLES = r'''
     path: /srv/alpine-minirootfs.tar.gz
     command: [/bin/sh]
 
+- name: Pull an image from a registry on the local network (plain HTTP)
+  dockerlite.core.dockerlite_image:
+    name: app:1.2
+    source: registry
+    ref: registry.example:5000/team/app:1.2
+    tls_verify: false
+
+- name: Keep an image up to date with its tag in a registry with a private CA and a login
+  dockerlite.core.dockerlite_image:
+    name: app:stable
+    source: registry
+    ref: registry.example/team/app:stable
+    pull: always
+    ca_file: /etc/pki/registry-ca.pem
+    username: deploy
+    password: "{{ registry_password }}"
+    platform: linux/arm64
+
+- name: Import an image saved by docker save or podman save
+  dockerlite.core.dockerlite_image:
+    name: app:1.2
+    source: docker-archive
+    path: /srv/app.tar
+
+- name: Run the pulled image's own command, as docker run would
+  dockerlite.core.dockerlite_container:
+    name: app
+    image: app:1.2
+
 - name: Remove an image
   dockerlite.core.dockerlite_image:
     name: busybox
@@ -158,8 +248,38 @@ image:
     read_only:
       description: Whether the subvolume is read-only (always true for an intact image).
       type: bool
+pull:
+  description: What a pull did, or would do in check mode.
+  returned: when the image was pulled, or would be
+  type: dict
+  contains:
+    reference:
+      description: The skopeo reference pulled from.
+      type: str
+      sample: docker://registry.example:5000/team/app:1.2
+    platform:
+      description: The platform pulled.
+      type: str
+      sample: linux/amd64
+    index_digest:
+      description: Digest of what the source serves for the reference (an image index or the manifest itself);
+        O(pull=always) compares it.
+      type: str
+    manifest_digest:
+      description: Digest of the image manifest pulled, as stored; V(null) in check mode.
+      type: str
+    layers_added:
+      description: Layers the store did not hold and that were made (or would be).
+      type: int
+    layers_reused:
+      description: Layers the store already held and that were shared with other images (or would be).
+      type: int
+    bytes_downloaded:
+      description: Bytes of the blobs (layers, config, manifest) that the store did not hold before and that were
+        copied into it; V(null) in check mode.
+      type: int
 actions:
-  description: What the task did (or would do in check mode), in order, such as V(build), V(remove_previous),
+  description: What the task did (or would do in check mode), in order, such as V(build), V(pull), V(remove_previous),
     V(untag_previous), V(update_metadata), V(remove).
   returned: always
   type: list
@@ -183,8 +303,17 @@ def main():
         argument_spec=argument_spec(
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            source=dict(type='str', choices=['empty', 'busybox', 'debootstrap', 'archive', 'directory']),
+            source=dict(type='str', choices=['empty', 'busybox', 'debootstrap', 'archive', 'directory', 'registry',
+                                             'oci-archive', 'docker-archive', 'oci-layout']),
             path=dict(type='path'),
+            ref=dict(type='str'),
+            pull=dict(type='str', choices=['missing', 'always'], default='missing'),
+            platform=dict(type='str'),
+            tls_verify=dict(type='bool', default=True),
+            ca_file=dict(type='path'),
+            username=dict(type='str'),
+            password=dict(type='str', no_log=True),
+            auth_file=dict(type='path'),
             suite=dict(type='str', default='bookworm'),
             mirror=dict(type='str'),
             variant=dict(type='str', default='minbase'),
@@ -193,7 +322,11 @@ def main():
             labels=dict(type='dict'),
             force=dict(type='bool', default=False),
         ),
-        required_if=[('source', 'archive', ['path']), ('source', 'directory', ['path'])],
+        required_if=[('source', 'archive', ['path']), ('source', 'directory', ['path']),
+                     ('source', 'oci-archive', ['path']), ('source', 'docker-archive', ['path']),
+                     ('source', 'oci-layout', ['path'])],
+        required_together=[('username', 'password')],
+        mutually_exclusive=[('username', 'auth_file')],
         supports_check_mode=True,
     )
     run_module(module, ImageManager)

@@ -102,3 +102,19 @@ class AttachInterface(Protocol):
 
     def run(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
         """Run ``argv`` in container ``name`` with exactly ``env``; an ExecResult (rc, stdout, stderr, ...)."""
+
+
+class RegistryInterface(Protocol):
+    """Registries and image archives (skopeo), made with ``factory(tmpdir)``: its temporary files go to ``tmpdir``."""
+
+    def inspect_raw(self, reference, access=None):
+        """The manifest or image index ``reference`` names, byte for byte, with its digest (a Manifest)."""
+
+    def inspect_config(self, reference, access=None, platform=None):
+        """The image config (raw bytes) of ``reference``, for ``platform`` when it names an image index."""
+
+    def copy_to_layout(self, reference, layout_dir, tag, access=None, platform=None, shared_blob_dir=None):
+        """Copy one image into the OCI layout ``layout_dir`` (blobs into ``shared_blob_dir``); its manifest digest."""
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        """Copy the image tagged ``tag`` in an OCI layout to a registry or an archive; the manifest digest there."""

@@ -306,3 +306,35 @@ class SkopeoClient:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValidationError('%s is not an OCI layout index skopeo wrote: %s' % (path, exc))
         raise ValidationError('%s has no manifest tagged %s' % (path, tag))
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        """Copy the image tagged ``tag`` in OCI layout ``layout_dir`` to ``destination`` (``docker://``,
+        ``oci-archive:`` or ``docker-archive:``); return the digest of the manifest written there.
+
+        Blobs are read from ``shared_blob_dir`` when given. Registries and OCI archives receive the
+        manifest unchanged (``--preserve-digests``: skopeo fails rather than convert it), so the
+        pushed digest is the layout's; a Docker archive holds a Docker manifest, converted.
+        """
+        if ':' in layout_dir:
+            raise ValidationError('the OCI layout directory %r contains ":", which an oci: reference cannot hold'
+                                  % layout_dir)
+        if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9._-]*$', tag):
+            raise ValidationError('OCI layout tag %r is not a plain name' % tag)
+        check_reference(destination)
+        if destination.startswith('oci:'):
+            raise ValidationError('destination %r: copy to a registry or an archive file' % destination)
+        with self._private() as private:
+            digest_file = os.path.join(private, 'digest')
+            options = ['--digestfile', digest_file]
+            if not destination.startswith('docker-archive:'):
+                options.append('--preserve-digests')
+            if shared_blob_dir is not None:
+                options += ['--src-shared-blob-dir', shared_blob_dir]
+            options += self._access_args(destination, access, private, 'dest-')
+            self._run(['copy'] + options + ['--', 'oci:%s:%s' % (layout_dir, tag), destination],
+                      'skopeo copy to %s' % destination)
+            with open(digest_file, encoding='ascii') as handle:
+                digest = handle.read().strip()
+        if not re.match(r'^sha256:[0-9a-f]{64}$', digest):
+            raise ValidationError('skopeo copy to %s wrote the digest %r' % (destination, digest))
+        return digest

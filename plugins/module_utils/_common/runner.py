@@ -14,6 +14,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.errors imp
 )
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LxcClient
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import SkopeoClient
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 DEFAULT_ROOT = '/var/lib/dockerlite'
@@ -32,7 +33,8 @@ def argument_spec(**options):
 
 
 def open_store(root):
-    return Store(root, BtrfsClient(), lxc_factory=LxcClient, attach_factory=AttachClient)
+    return Store(root, BtrfsClient(), lxc_factory=LxcClient, attach_factory=AttachClient,
+                 registry_factory=SkopeoClient)
 
 
 def run_module(module, manager_class):

@@ -9,6 +9,7 @@ import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.pull import PullsImages, pull_request
 from ansible_collections.dockerlite.core.plugins.module_utils._store.rootfs import build_rootfs
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
@@ -60,8 +61,12 @@ def compared(image):
     """What the diff shows of an image (no ids or times, so check mode matches the real run)."""
     if not image:
         return {'state': 'absent'}
-    return {'state': 'present', 'name': image.get('name'), 'source': image.get('source'),
-            'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {}}
+    shown = {'state': 'present', 'name': image.get('name'), 'source': image.get('source'),
+             'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {}}
+    if image.get('oci'):
+        # Where it was pulled from, and what the source served then (what pull: always compares).
+        shown.update(reference=image['oci'].get('reference'), digest=image['oci'].get('index_digest'))
+    return shown
 
 
 class RetiresTag:
@@ -84,25 +89,33 @@ class RetiresTag:
         return self._retire()
 
 
-class ImageManager(RetiresTag, Manager):
-    """dockerlite_image: plan a build, a metadata update or a removal, then carry it out."""
+class ImageManager(RetiresTag, PullsImages, Manager):
+    """dockerlite_image: plan a build, a pull, a metadata update or a removal, then carry it out."""
+
+    _pull_report = None
 
     def validate(self):
         params = self.params
-        return image_ref(params['name']), {'command': normalize_command(params['command']),
-                                           'env': normalize_env(params['env']),
-                                           'labels': normalize_labels(params['labels'])}
+        ref = image_ref(params['name'])
+        if params['state'] == 'present':
+            pull_request(params, ref)  # a bad pull option fails here, before the store is touched
+        return ref, {'command': normalize_command(params['command']),
+                     'env': normalize_env(params['env']),
+                     'labels': normalize_labels(params['labels'])}
 
     def plan(self, request):
         ref, given = request
         # image: what RV(image) shows (the planned image until apply makes it); remove: the ids to delete.
-        self._planned = {'image': None, 'remove': [], 'changes': None, 'build': None}
+        self._planned = {'image': None, 'remove': [], 'changes': None, 'build': None, 'pull': None}
         current = self.store.find_image(ref)
+        source = pull_request(self.params, ref, current) if self.params['state'] == 'present' else None
         if self.params['state'] == 'absent':
             if current is None:
                 self._plan_absent_damaged(ref)
             else:
                 self._plan_absent(ref, current)
+        elif source is not None:
+            self._plan_pull(ref, current, given, source, compared)
         elif current is None or self.params['force']:
             self._plan_build(ref, current, given)
         else:
@@ -129,10 +142,10 @@ class ImageManager(RetiresTag, Manager):
             self._planned['remove'].append(image_id)
         self.tracker.add('image', compared(None) if not damaged else {'state': 'damaged'}, compared(None))
 
-    def _plan_present(self, ref, current, given):
+    def _plan_present(self, ref, current, given, warn_source=True):
         params = self.params
         changes = {key: value for key, value in given.items() if value is not None and value != current.get(key)}
-        if params['source'] and params['source'] != current.get('source'):
+        if warn_source and params['source'] and params['source'] != current.get('source'):
             self.warnings.append('image %s exists (source %s); source %s is used only to build a missing image or '
                                  'with force: true' % (ref, current.get('source'), params['source']))
         after = dict(current, **changes)
@@ -177,4 +190,5 @@ class ImageManager(RetiresTag, Manager):
 
     def report(self):
         image = self._planned['image']
-        return self.result(image=image_view(self.store, image) if image is not None else None)
+        extra = {'pull': dict(self._pull_report)} if self._pull_report is not None else {}
+        return self.result(image=image_view(self.store, image) if image is not None else None, **extra)

@@ -24,16 +24,21 @@ import json
 import os
 import secrets
 import stat
+import tempfile
 import time
 from typing import Callable, Optional
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.interfaces import (
-    AttachInterface, BtrfsInterface, LxcInterface)
+    AttachInterface, BtrfsInterface, LxcInterface, RegistryInterface)
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED as LXC_ORPHANED
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils._store import permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import (
+    ImageNotFoundError, Platform, RegistryAccess)
+from ansible_collections.dockerlite.core.plugins.module_utils._store import oci, oci_export, permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import stream_changes
+from ansible_collections.dockerlite.core.plugins.module_utils._store.layers import apply_layer
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
-    CONTAINER_META, ID_RE, IMAGE_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
+    CONTAINER_META, ID_RE, IMAGE_META, LAYER_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, StoreDataError, ValidationError)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
@@ -140,6 +145,14 @@ IMAGE_FIELDS = {
     'container': (NONE_OR[STR], False), 'container_id': (NONE_OR[STR], False),
     'container_generation': (NONE_OR[INT], False),
 }
+# What an image pulled from a registry or an archive adds (docs/design.md, "Image metadata of OCI images").
+OCI_IMAGE_FIELDS = {
+    'workdir': (NONE_OR[STR], False), 'user': (NONE_OR[STR], False), 'exposed_ports': (NONE_OR[LIST], False),
+    'layers': (NONE_OR[LIST], False), 'oci': (NONE_OR[DICT], False),
+}
+IMAGE_FIELDS.update(OCI_IMAGE_FIELDS)
+LAYER_FIELDS = {'chain_id': (STR, True), 'diff_id': (STR, True), 'digest': (STR, True), 'media_type': (NONE_OR[STR], True),
+                'parent': (NONE_OR[STR], True), 'size': (INT, True)}
 CONTAINER_FIELDS = {
     'id': (STR, True), 'name': (STR, True), 'image': (STR, True), 'image_id': (STR, True),
     'image_defaults': (DICT, True), 'created': (STR, True), 'spec': (DICT, True),
@@ -246,7 +259,8 @@ class Store:
     """
 
     def __init__(self, root, btrfs: BtrfsInterface, lxc_factory: Optional[Callable[[str], LxcInterface]] = None,
-                 attach_factory: Optional[Callable[[str], AttachInterface]] = None):
+                 attach_factory: Optional[Callable[[str], AttachInterface]] = None,
+                 registry_factory: Optional[Callable[[str], RegistryInterface]] = None):
         self.paths = StorePaths(root)
         self.root = self.paths.root
         self.images_dir = self.paths.images
@@ -257,7 +271,9 @@ class Store:
         self._lxc_client = None
         self._attach_factory = attach_factory
         self._attach_client = None
+        self._registry_factory = registry_factory
         self._locked = False
+        self._writable = False  # a session that may write (not check mode): skopeo then stages in tmp/
         # Non-fatal findings (damaged entries skipped by listings); the runner reports them.
         self.warnings = []
         self._qgroups = None  # the filesystem's qgroup numbers, read once per session (see _qgroup_usage)
@@ -358,9 +374,11 @@ class Store:
                 # Again under the lock: another run may have changed root meanwhile.
                 self.check_root()
                 self._prepare()
+                self._writable = True
             yield self
         finally:
             self._locked = False
+            self._writable = False
             os.close(fd)
 
     @staticmethod
@@ -884,3 +902,346 @@ class Store:
     def exec_in_container(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
         """Run ``argv`` in running container ``name`` (see AttachClient.run); an ExecResult."""
         return self._attach.run(name, argv, env, cwd=cwd, user=user, group=group, stdin=stdin, timeout=timeout)
+
+    # -- image layers and pulls (registries, archives) --------------------
+    #
+    # A pull copies one image's blobs into blobs/ (skopeo's shared blob directory: blobs the
+    # store holds are not fetched again), makes each missing layer a read-only subvolume under
+    # layers/<chain id hex> (a snapshot of its parent layer with the layer applied), and
+    # installs the image as a read-only snapshot of its top layer. See docs/design.md.
+
+    @property
+    def _registry(self):
+        """The registry client; its temporary files (auth files, big blobs) go to tmp/ in a session that
+        may write, else (check mode, which writes nothing in the store) to the host's temporary directory."""
+        return self._registry_factory(self.tmp_dir if self._writable else tempfile.gettempdir())
+
+    def inspect_image_source(self, source):
+        """The manifest or image index that ``source`` (an oci.ImageSource) names: raw bytes and digest.
+
+        Reads only (one manifest request for a registry): also in check mode.
+        """
+        return self._registry.inspect_raw(source.reference, source.access)
+
+    def inspect_image_config(self, source):
+        """(digest, config) of the image config of ``source`` for its platform, checked (oci.parse_config); reads only."""
+        raw = self._registry.inspect_config(source.reference, source.access, source.platform)
+        digest = oci.sha256_of(raw)
+        return digest, oci.parse_config(raw, digest)
+
+    def layer_exists(self, chain_id):
+        """Whether the layer ``chain_id`` is in layers/ and sound (reused by a pull)."""
+        try:
+            self._load_layer(chain_id)
+        except StoreDataError:
+            return False
+        return True
+
+    def _load_layer(self, chain_id):
+        directory = self.paths.layer_dir(chain_id)
+        if not _real_directory(directory):
+            raise StoreDataError(directory, 'no such layer')
+        path = self.paths.layer_meta(chain_id)
+        meta = read_json(path)
+        check_fields(meta, LAYER_FIELDS, path)
+        if meta['chain_id'] != chain_id:
+            raise StoreDataError(path, 'chain_id %s differs from the directory name' % json.dumps(meta['chain_id'])[:80])
+        if not _real_directory(self.paths.layer_rootfs(chain_id)):
+            raise StoreDataError(self.paths.layer_rootfs(chain_id), 'the rootfs of layer %s is missing' % chain_id)
+        return meta
+
+    def _private_dir(self, path):
+        """Make one of the store's own directories (layers/, blobs/) if missing, private (0700)."""
+        if not os.path.isdir(path):
+            os.makedirs(path, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+            os.chmod(path, permissions.PRIVATE_DIR_MODE)
+
+    def _blob_sizes(self):
+        """{file name: size} of the blobs in blobs/sha256/."""
+        directory = os.path.join(self.paths.blobs, 'sha256')
+        if not os.path.isdir(directory):
+            return {}
+        sizes = {}
+        for entry in os.listdir(directory):
+            with contextlib.suppress(OSError):
+                sizes[entry] = os.lstat(os.path.join(directory, entry)).st_size
+        return sizes
+
+    def read_blob(self, digest, limit=oci.MAX_METADATA_BLOB):
+        """The bytes of blob ``digest`` (a manifest or a config: at most ``limit``), checked against the digest."""
+        path = self.paths.blob_path(digest)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise StoreDataError(path, 'blob %s is missing' % digest) from None
+        with os.fdopen(fd, 'rb') as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise StoreDataError(path, 'is not a regular file')
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise StoreDataError(path, 'blob %s is larger than %d bytes, too large for a manifest or config'
+                                 % (digest, limit))
+        if oci.sha256_of(data) != digest:
+            raise StoreDataError(path, 'blob %s does not match its digest' % digest)
+        return data
+
+    def fetch_image(self, source):
+        """Copy the image ``source`` names (for its platform) into blobs/; what it is, checked.
+
+        Returns {manifest_digest, manifest (oci.parse_manifest), config_digest, config
+        (oci.parse_config), blobs_added, bytes_added}: the blobs that were not in the store
+        before, counted from blobs/ (skopeo fetches only those). The staging OCI layout in
+        tmp/ is deleted whatever happens; the blobs are whole (skopeo renames each into place
+        once its digest checked), and stay for the next pull.
+        """
+        self._require_lock()
+        self._private_dir(self.paths.blobs)
+        before = self._blob_sizes()
+        staged = self._stage()
+        try:
+            digest = self._registry.copy_to_layout(
+                source.reference, os.path.join(staged, 'layout'), oci.LAYOUT_TAG, source.access, source.platform,
+                shared_blob_dir=self.paths.blobs)
+        finally:
+            self._btrfs.remove_tree(staged)
+        after = self._blob_sizes()
+        added = {name: size for name, size in after.items() if name not in before}
+        manifest = oci.parse_manifest(self.read_blob(digest), digest)
+        config_digest = manifest['config']['digest']
+        config = oci.parse_config(self.read_blob(config_digest), config_digest)
+        return {'manifest_digest': digest, 'manifest': manifest, 'config_digest': config_digest, 'config': config,
+                'blobs_added': len(added), 'bytes_added': sum(added.values())}
+
+    def ensure_layer(self, layer):
+        """Make layer ``layer`` (an item of oci.layer_chain) unless layers/ holds it; whether it was made.
+
+        Staged as tmp/<x>/rootfs: a new subvolume for the bottom layer, else a writable snapshot
+        of the parent layer's rootfs; the blob applied (layers.apply_layer), made read-only,
+        layer.json written, then tmp/<x> renamed to layers/<chain id hex>. A refused layer
+        (LayerError) leaves nothing. A damaged layer in the way is replaced (images are
+        snapshots of layers, never the layers themselves, so none depends on it).
+        """
+        self._require_lock()
+        chain_id = layer['chain_id']
+        target = self.paths.layer_dir(chain_id)
+        if self.layer_exists(chain_id):
+            return False
+        if os.path.lexists(target):
+            self._warn('layer %s in %s is damaged; replaced' % (chain_id, target))
+            self._discard(target)
+        self._private_dir(self.paths.layers)
+        with self._staging() as staged:
+            rootfs = os.path.join(staged, 'rootfs')
+            if layer['parent'] is None:
+                self._btrfs.create_subvolume(rootfs)
+            else:
+                self._btrfs.snapshot(self.paths.layer_rootfs(layer['parent']), rootfs)
+            apply_layer(self.paths.blob_path(layer['digest']), rootfs, layer['digest'], layer['diff_id'],
+                        layer['media_type'])
+            self._btrfs.set_read_only(rootfs, True)
+            self.write_json(os.path.join(staged, LAYER_META), {key: layer[key] for key in LAYER_FIELDS})
+            os.rename(staged, target)
+        return True
+
+    def install_pulled_image(self, meta, top_chain_id):
+        """Install a pulled image: a read-only snapshot of layer ``top_chain_id`` (an empty subvolume
+        for an image without layers) with ``meta`` as its image.json; the same staging and commit
+        point as build_image. The caller then retires the tag from older images."""
+        with self._staging() as staged:
+            rootfs = os.path.join(staged, 'rootfs')
+            if top_chain_id is None:
+                self._btrfs.create_subvolume(rootfs)
+                self._btrfs.set_read_only(rootfs, True)
+            else:
+                self._load_layer(top_chain_id)
+                self._btrfs.snapshot(self.paths.layer_rootfs(top_chain_id), rootfs, read_only=True)
+            self.write_json(os.path.join(staged, IMAGE_META), meta)
+        return self._install_image(staged, meta)
+
+    # -- push and export --------------------------------------------------
+    #
+    # An image is pushed or exported as an OCI image whose blobs live in <root>/blobs. A
+    # pulled image has its original ones (image.json ``layers`` and ``oci``); for any other
+    # image they are made once (oci_export.py) and recorded the same way, with
+    # ``oci.made: true``, so that the next push sends the same bytes.
+
+    def _blob_present(self, digest):
+        try:
+            return os.path.isfile(self.paths.blob_path(digest))
+        except StoreDataError:
+            return False
+
+    def image_oci(self, image):
+        """{manifest_digest, config_digest, layers, made} of ``image`` when every blob it names is in
+        the store; None when its layers are still to be made. A pulled image missing a blob is an error."""
+        oci, layers = image.get('oci'), image.get('layers')
+        ready = (isinstance(oci, dict) and isinstance(layers, list) and layers
+                 and all(isinstance(layer, dict) for layer in layers))
+        digests = [oci.get('manifest_digest'), oci.get('config_digest')] + [
+            layer.get('digest') for layer in layers] if ready else []
+        missing = [digest for digest in digests if not self._blob_present(digest)]
+        if ready and not missing:
+            return {'manifest_digest': oci['manifest_digest'], 'config_digest': oci['config_digest'],
+                    'layers': layers, 'made': bool(oci.get('made'))}
+        if layers and not (isinstance(oci, dict) and oci.get('made')):
+            raise StoreDataError(self.paths.image_meta(image['id']), 'image %s came from %s, but the store no longer '
+                                 'holds its blobs %s; pull it again' % (
+                                     image.get('name') or image['id'],
+                                     (oci or {}).get('reference') if isinstance(oci, dict) else 'a registry',
+                                     ', '.join(str(digest) for digest in missing) or '(not recorded)'))
+        return None
+
+    def oci_parent(self, image):
+        """The parent image of a committed image, None when it has none or it is gone or damaged."""
+        parent_id = image.get('parent')
+        if not parent_id or not ID_RE.fullmatch(parent_id):
+            return None
+        try:
+            return self.get_image(parent_id)
+        except StoreDataError:
+            return None
+
+    def oci_layers_to_make(self, image):
+        """[(image, kind)], bottom first: the images whose layer must be made before ``image`` can be
+        pushed, kind ``changes`` (the difference from its parent) or ``full`` (its whole rootfs)."""
+        chain, current = [], image
+        while current is not None and self.image_oci(current) is None:
+            parent = self.oci_parent(current)
+            chain.append((current, 'changes' if parent is not None else 'full'))
+            current = parent
+        return list(reversed(chain))
+
+    def make_oci_image(self, image, default_command=None):
+        """Make and record the layers, config and manifest that ``image`` (and the parents it needs)
+        lack; returns (image as now recorded, [layer records made now]). ``default_command`` goes into
+        the config of an image without a command: what a container of it runs."""
+        self._require_lock()
+        made = []
+        for target, kind in self.oci_layers_to_make(image):
+            parent = self.oci_parent(target) if kind == 'changes' else None
+            base = self.image_oci(parent) if parent is not None else None
+            layer = self._make_layer(target, parent)
+            made.append(layer)
+            layers = oci_export.with_chain_ids(list(base['layers'] if base else []) + [layer])
+            parent_config = self._read_blob_json(base['config_digest']) if base else None
+            config = oci_export.make_config(
+                target, layers, parent_config, architecture=Platform.host().arch, default_command=default_command,
+                created_by='dockerlite %s' % ('commit of container %s' % target.get('container')
+                                              if kind == 'changes' else 'image (%s)' % target.get('source')))
+            config_blob = oci_export.json_bytes(config)
+            config_digest = self._write_blob(config_blob)
+            manifest_blob = oci_export.json_bytes(oci_export.make_manifest(config_digest, len(config_blob), layers))
+            manifest_digest = self._write_blob(manifest_blob)
+            updated = self.update_image(target, layers=layers, oci={
+                'reference': None, 'manifest_digest': manifest_digest, 'config_digest': config_digest,
+                'index_digest': None, 'made': True})
+            if target['id'] == image['id']:
+                image = updated
+        return image, made
+
+    def _make_layer(self, image, parent):
+        """Write ``image``'s layer (the changes from ``parent``, or its whole rootfs) into blobs/."""
+        self._require_lock()
+        with self._staging() as staged:
+            path = os.path.join(staged, 'layer')
+            with open(path, 'xb') as handle:
+                if parent is None:
+                    layer = oci_export.write_full_layer(image['rootfs'], handle)
+                else:
+                    stream = self._btrfs.send(image['rootfs'], parent=parent['rootfs'])
+                    found = stream_changes(stream, parent['rootfs'], image['rootfs'])
+                    layer = oci_export.write_changeset_layer(image['rootfs'], found, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._install_blob(path, layer['digest'])
+        self._btrfs.remove_tree(staged)
+        return layer
+
+    def _blob_dir(self):
+        directory = os.path.dirname(self.paths.blob_path('sha256:' + '0' * 64))
+        os.makedirs(directory, mode=permissions.PRIVATE_DIR_MODE, exist_ok=True)
+        return directory
+
+    def _install_blob(self, path, digest):
+        """Rename the staged file ``path`` into blobs/ as ``digest`` (kept if that blob is there already)."""
+        self._blob_dir()
+        target = self.paths.blob_path(digest)
+        if os.path.isfile(target):
+            os.unlink(path)
+        else:
+            os.rename(path, target)
+
+    def _write_blob(self, data):
+        """Store ``data`` as a blob (through tmp/); its digest."""
+        digest = oci_export.sha256_of(data)
+        if not self._blob_present(digest):
+            self._blob_dir()
+            write_atomic(self.paths.blob_path(digest), data.decode('utf-8'), self.tmp_dir)
+        return digest
+
+    def _read_blob_json(self, digest):
+        path = self.paths.blob_path(digest)
+        try:
+            with open(path, 'rb') as handle:
+                return json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError) as exc:
+            raise StoreDataError(path, 'blob %s cannot be read as JSON: %s' % (digest, exc)) from None
+
+    def remote_manifest_digest(self, reference, access=None):
+        """The digest of what ``reference`` (``docker://...``) names now; None when the registry has no such tag.
+
+        ``access`` is a dict of RegistryAccess's arguments (tls_verify, ca_file, username, password, auth_file).
+        """
+        try:
+            return self._registry.inspect_raw(reference, RegistryAccess(**(access or {}))).digest
+        except ImageNotFoundError:
+            return None
+
+    @contextlib.contextmanager
+    def _oci_layout(self, image):
+        """An OCI layout under tmp/ naming ``image``'s manifest as tag ``image`` (blobs stay in blobs/)."""
+        oci = self.image_oci(image)
+        if oci is None:
+            raise DockerliteError('internal error: image %s has no layers made' % image['id'])
+        manifest = self._read_blob_json(oci['manifest_digest'])
+        size = os.path.getsize(self.paths.blob_path(oci['manifest_digest']))
+        staged = self._stage()
+        try:
+            write_atomic(os.path.join(staged, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', self.tmp_dir)
+            index = oci_export.layout_index(oci['manifest_digest'], size,
+                                            manifest.get('mediaType') or oci_export.OCI_MANIFEST, 'image')
+            write_atomic(os.path.join(staged, 'index.json'), oci_export.json_bytes(index).decode('utf-8'),
+                         self.tmp_dir)
+            yield staged, 'image'
+        finally:
+            self._btrfs.remove_tree(staged)
+
+    def push_image(self, image, reference, access=None):
+        """Push ``image`` (its layers made) to ``reference`` (``docker://...``) with ``access`` (as in
+        ``remote_manifest_digest``); the manifest digest pushed."""
+        self._require_lock()
+        with self._oci_layout(image) as (layout, tag):
+            return self._registry.copy_from_layout(layout, tag, reference, RegistryAccess(**(access or {})),
+                                                 shared_blob_dir=self.paths.blobs)
+
+    def export_image(self, image, path, archive_format):
+        """Write ``image`` (its layers made) as an ``oci-archive`` or ``docker-archive`` file at ``path``:
+        into a temporary file beside it, renamed over it when complete."""
+        self._require_lock()
+        directory, base = os.path.split(os.path.abspath(path))
+        partial = os.path.join(directory, '.%s.%s.part' % (base, secrets.token_hex(6)))
+        destination = '%s:%s' % (archive_format, partial)
+        if archive_format == 'docker-archive' and image.get('name'):
+            destination += ':' + image['name']
+        try:
+            with self._oci_layout(image) as (layout, tag):
+                self._registry.copy_from_layout(layout, tag, destination, shared_blob_dir=self.paths.blobs)
+            os.rename(partial, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+
+    @staticmethod
+    def archive_digests(path):
+        """(manifest digest, config digest) of the image in archive ``path`` (see oci_export.archive_digests)."""
+        return oci_export.archive_digests(path)

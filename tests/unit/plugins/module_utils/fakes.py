@@ -13,17 +13,22 @@ moves subvolumes into place with rename(2).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib
+import io
 import itertools
+import json
 import os
 import shutil
 import stat
 import struct
+import tarfile
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import ExecResult
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import ImageNotFoundError, Manifest
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import Bridge
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
@@ -33,6 +38,7 @@ MANAGER_MODULES = (
     'ansible_collections.dockerlite.core.plugins.module_utils._managers.image',
     'ansible_collections.dockerlite.core.plugins.module_utils._managers.container',
     'ansible_collections.dockerlite.core.plugins.module_utils._managers.commit',
+    'ansible_collections.dockerlite.core.plugins.module_utils._managers.pull',
 )
 
 
@@ -308,6 +314,136 @@ class FakeAttach:
         return ExecResult(self.status, b'out\n\n', b'err\n', self.timed_out, 0.25)
 
 
+def layer_tar(entries):
+    """A gzip layer blob and its diff id from ``entries``: {path: bytes (a file) or None (a directory)}."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tar:
+        for path, data in entries.items():
+            info = tarfile.TarInfo(path)
+            info.mtime = 1700000000
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+    raw = buf.getvalue()
+    return gzip.compress(raw, mtime=0), 'sha256:' + hashlib.sha256(raw).hexdigest()
+
+
+def _digest(data):
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+class FakeRegistry:
+    """The RegistryInterface the store uses: images held in memory by skopeo reference.
+
+    ``add_image(reference, layers, settings)`` publishes an image (each layer as ``layer_tar``
+    takes it; ``settings`` is the config's ``config`` object). ``requests`` counts what each
+    reference was asked for; copy_to_layout writes only the blobs ``shared_blob_dir`` lacks,
+    as skopeo does, and ``fetched`` lists them.
+    """
+
+    MUTATING = ('copy_to_layout', 'copy_from_layout')
+
+    def __init__(self, calls=None):
+        self.calls = [] if calls is None else calls
+        self.images = {}
+        self.fetched = []
+        self.tmpdirs = []
+
+    def add_image(self, reference, layers, settings=None, architecture='amd64'):
+        blobs, descriptors, diff_ids = {}, [], []
+        for entries in layers:
+            blob, diff_id = layer_tar(entries)
+            blobs[_digest(blob)] = blob
+            diff_ids.append(diff_id)
+            descriptors.append({'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': _digest(blob),
+                                'size': len(blob)})
+        config = json.dumps({'architecture': architecture, 'os': 'linux', 'config': settings or {},
+                             'rootfs': {'type': 'layers', 'diff_ids': diff_ids}}, sort_keys=True).encode()
+        blobs[_digest(config)] = config
+        manifest = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+                               'config': {'mediaType': 'application/vnd.oci.image.config.v1+json',
+                                          'digest': _digest(config), 'size': len(config)},
+                               'layers': descriptors}, sort_keys=True).encode()
+        blobs[_digest(manifest)] = manifest
+        self.images[reference] = {'manifest': manifest, 'config': config, 'blobs': blobs}
+        return _digest(manifest)
+
+    def _image(self, reference):
+        if reference not in self.images:
+            raise ImageNotFoundError('skopeo inspect of %s failed: manifest unknown' % reference,
+                                     ['skopeo', 'inspect', reference], 1, '', 'manifest unknown')
+        return self.images[reference]
+
+    def inspect_raw(self, reference, access=None):
+        self.calls.append(('inspect_raw', reference))
+        return Manifest(self._image(reference)['manifest'])
+
+    def inspect_config(self, reference, access=None, platform=None):
+        self.calls.append(('inspect_config', reference))
+        return self._image(reference)['config']
+
+    def copy_to_layout(self, reference, layout_dir, tag, access=None, platform=None, shared_blob_dir=None):
+        self.calls.append(('copy_to_layout', reference))
+        image = self._image(reference)
+        directory = os.path.join(shared_blob_dir, 'sha256')
+        os.makedirs(directory, exist_ok=True)
+        for digest, data in sorted(image['blobs'].items()):
+            path = os.path.join(directory, digest[len('sha256:'):])
+            if not os.path.exists(path):
+                self.fetched.append(digest)
+                with open(path, 'wb') as handle:
+                    handle.write(data)
+        os.makedirs(layout_dir)
+        digest = _digest(image['manifest'])
+        with open(os.path.join(layout_dir, 'index.json'), 'w', encoding='ascii') as handle:
+            json.dump({'schemaVersion': 2, 'manifests': [{'digest': digest, 'size': len(image['manifest']),
+                                                          'annotations': {'org.opencontainers.image.ref.name': tag}}]},
+                      handle)
+        return digest
+
+    def copy_from_layout(self, layout_dir, tag, destination, access=None, shared_blob_dir=None):
+        """Push (``docker://``: the image is then in ``images``) or write an archive holding only the
+        file the store reads back: an OCI archive's index.json, a Docker archive's manifest.json."""
+        self.calls.append(('copy_from_layout', tag, destination, vars(access) if access else None))
+        with open(os.path.join(layout_dir, 'index.json'), 'rb') as handle:
+            index = json.load(handle)
+        [descriptor] = [entry for entry in index['manifests']
+                        if entry['annotations']['org.opencontainers.image.ref.name'] == tag]
+
+        def blob(digest):
+            with open(os.path.join(shared_blob_dir, 'sha256', digest[len('sha256:'):]), 'rb') as handle:
+                data = handle.read()
+            assert _digest(data) == digest, 'blob %s is damaged' % digest
+            return data
+
+        raw = blob(descriptor['digest'])
+        manifest = json.loads(raw)
+        blobs = {descriptor['digest']: raw}
+        for entry in [manifest['config']] + manifest['layers']:
+            blobs[entry['digest']] = blob(entry['digest'])
+            assert len(blobs[entry['digest']]) == entry['size']
+        if destination.startswith('docker://'):
+            self.images[destination] = {'manifest': raw, 'config': blobs[manifest['config']['digest']],
+                                        'blobs': blobs}
+            return descriptor['digest']
+        kind, path = destination.split(':', 2)[:2]
+        name, content = (('index.json', json.dumps({'manifests': [{'digest': descriptor['digest']}]}))
+                         if kind == 'oci-archive' else
+                         ('manifest.json', json.dumps([{'Config': manifest['config']['digest'][7:] + '.json'}])))
+        with tarfile.open(path, 'w') as archive:
+            data = content.encode('utf-8')
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        return descriptor['digest']
+
+    def mutating_calls(self):
+        return [call for call in self.calls if call[0] in self.MUTATING]
+
+
 class FakeHostNetwork:
     """The HostNetwork interface: bridges kept in a dict of name -> Bridge."""
 
@@ -346,6 +482,7 @@ class FakeHost:
         self.btrfs = FakeBtrfs(fstype, self.calls)
         self.lxc = FakeLxc(os.path.join(os.path.abspath(self.root), 'containers'), self.calls)
         self.attach = FakeAttach(self.lxc.lxcpath)
+        self.registry = FakeRegistry(self.calls)
         self.network = FakeHostNetwork(self.calls)
         self.ids = FakeHostIds()
 
@@ -357,9 +494,14 @@ class FakeHost:
         assert lxcpath == self.attach.lxcpath
         return self.attach
 
+    def _registry_factory(self, tmpdir):
+        self.registry.tmpdirs.append(tmpdir)
+        return self.registry
+
     def store(self):
         """A fresh Store object, as each module run makes one."""
-        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory)
+        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory,
+                     registry_factory=self._registry_factory)
 
     def forget_calls(self):
         del self.calls[:]
@@ -441,6 +583,7 @@ def check_mode_run(host, call):
     before, states = store_state(host.root), dict(host.lxc.states)
     result = call()
     assert host.btrfs.mutating_calls() == [] and host.lxc.mutating_calls() == []
+    assert host.registry.mutating_calls() == []
     assert store_state(host.root) == before and host.lxc.states == states
     return result
 

@@ -25,7 +25,7 @@ MANAGER_FILES = sorted(glob.glob(os.path.join(MANAGERS_DIR, '*.py')))
 CLIENT_PACKAGE = 'ansible_collections.dockerlite.core.plugins.module_utils._clients'
 # What the store holds its clients in, public or private.
 CLIENT_ATTRIBUTES = frozenset(('lxc', 'btrfs', 'attach', '_lxc', '_btrfs', '_attach', '_lxc_client',
-                               '_attach_client', '_lxc_factory', '_attach_factory'))
+                               '_attach_client', '_lxc_factory', '_attach_factory', '_registry', '_registry_factory'))
 # The store's files are the store's: it lists them, and changes them under its lock.
 FS_MUTATIONS = frozenset(('unlink', 'remove', 'rename', 'replace', 'makedirs', 'mkdir', 'rmdir', 'listdir', 'chmod',
                           'chown', 'symlink', 'link', 'truncate'))

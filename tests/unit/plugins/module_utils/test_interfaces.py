@@ -18,15 +18,17 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients import in
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.btrfs import BtrfsClient
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LxcClient
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
+from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import SkopeoClient
 from ansible_collections.dockerlite.core.plugins.module_utils._store import store as store_module
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
-    FakeAttach, FakeBtrfs, FakeHost, FakeLxc)
+    FakeAttach, FakeBtrfs, FakeHost, FakeLxc, FakeRegistry)
 
 # protocol: (the store attribute that holds the client, its implementations)
 PROTOCOLS = {
     interfaces.BtrfsInterface: ('_btrfs', (BtrfsClient, FakeBtrfs)),
     interfaces.LxcInterface: ('_lxc', (LxcClient, FakeLxc)),
     interfaces.AttachInterface: ('_attach', (AttachClient, FakeAttach)),
+    interfaces.RegistryInterface: ('_registry', (SkopeoClient, FakeRegistry)),
 }
 IMPLEMENTATIONS = [(protocol, implementation) for protocol, (_attr, classes) in PROTOCOLS.items()
                    for implementation in classes]

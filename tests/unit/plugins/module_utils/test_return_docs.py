@@ -28,6 +28,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec imp
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager, image_view
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.info import (
     ContainerInfoManager, ImageInfoManager)
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.push import ExportManager, PushManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager, stack_view
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import FakeHost, MODULES, run_manager
 
@@ -99,6 +100,10 @@ def results(host):
     for check_mode in (True, False):
         found.append(('dockerlite_image', run(host, ImageManager, 'dockerlite_image', check_mode, **image)))
     found.append(('dockerlite_image', run(host, ImageManager, 'dockerlite_image', name='base', force=True)))
+    host.registry.add_image('docker://registry.example/app:1', [{'etc/': None, 'etc/app': b'app'}], {'Cmd': ['sh']})
+    for check_mode in (True, False):
+        found.append(('dockerlite_image', run(host, ImageManager, 'dockerlite_image', check_mode, name='app:1',
+                                              source='registry', ref='registry.example/app:1')))
     for check_mode in (True, False):
         found.append(('dockerlite_container', run(host, ContainerManager, 'dockerlite_container', check_mode,
                                                   **container_params(host))))
@@ -112,6 +117,11 @@ def results(host):
         members = [container_params(host, 'a'), dict(name='b', image='base', command=['/bin/true'], detach=False)]
         found.append(('dockerlite_stack', run(host, StackManager, 'dockerlite_stack', check_mode, name='app',
                                               containers=members, parallel=1)))
+    for check_mode in (True, False, False):
+        found.append(('dockerlite_image_push', run(host, PushManager, 'dockerlite_image_push', check_mode,
+                                                   name='snap', ref='127.0.0.1:5000/snap', tls_verify=False)))
+        found.append(('dockerlite_image_export', run(host, ExportManager, 'dockerlite_image_export', check_mode,
+                                                     name='snap', path=os.path.join(host.data, 'snap.tar'))))
     skipped = run(host, ExecManager, 'dockerlite_exec', container='web', argv=['true'], creates='/etc')
     assert skipped['actions'] == [] and 'msg' in skipped
     found.append(('dockerlite_exec', skipped))

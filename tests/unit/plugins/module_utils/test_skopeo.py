@@ -291,3 +291,33 @@ def test_real_errors(client, tmp_path):
         client.copy_to_layout('oci:%s:v1' % source, str(tmp_path / 'copy'), 'image',
                               platform=Platform.parse('linux/s390x'))
     assert os.listdir(client.tmpdir) == []
+
+
+def test_copy_from_a_layout_passes_destination_options_and_keeps_digests(recorder, client, tmp_path):
+    access = RegistryAccess(tls_verify=False, username='carol', password=SECRET)
+    digest = client.copy_from_layout(str(tmp_path / 'layout'), 'image', 'docker://127.0.0.1:5000/team/app:1', access,
+                                     shared_blob_dir=str(tmp_path / 'blobs'))
+    assert digest == 'sha256:' + 'c' * 64
+    cmd = recorder.calls[0]['cmd']
+    assert cmd[3] == 'copy' and '--preserve-digests' in cmd and '--dest-tls-verify=false' in cmd
+    assert cmd[cmd.index('--src-shared-blob-dir') + 1] == str(tmp_path / 'blobs')
+    auth = cmd[cmd.index('--dest-authfile') + 1]
+    assert '127.0.0.1:5000' in json.loads(recorder.calls[0]['files'][auth][0])['auths']
+    assert cmd[-3:] == ['--', 'oci:%s:image' % (tmp_path / 'layout'), 'docker://127.0.0.1:5000/team/app:1']
+    assert not any(SECRET in arg for arg in cmd)
+    assert os.listdir(client.tmpdir) == []
+
+
+def test_copy_to_archives_takes_no_registry_options(recorder, client, tmp_path):
+    client.copy_from_layout(str(tmp_path / 'layout'), 'image', 'oci-archive:%s' % (tmp_path / 'out.tar'))
+    client.copy_from_layout(str(tmp_path / 'layout'), 'image', 'docker-archive:%s:app:1' % (tmp_path / 'out.tar'))
+    oci, docker = (call['cmd'] for call in recorder.calls)
+    assert '--preserve-digests' in oci and '--preserve-digests' not in docker  # a Docker archive is converted
+    assert not any(arg.startswith('--dest-') for arg in oci + docker)
+
+
+@pytest.mark.parametrize('destination', ['oci:/tmp/x:y', 'dir:/tmp/x', '-x', 'docker://a\nb'])
+def test_bad_copy_destinations_are_refused(recorder, client, tmp_path, destination):
+    with pytest.raises(ValidationError):
+        client.copy_from_layout(str(tmp_path / 'layout'), 'image', destination)
+    assert recorder.calls == []

@@ -27,7 +27,8 @@ def test_the_layout_under_root(tmp_path):
     root = str(tmp_path / 'store')
     paths = StorePaths(root)
     assert (paths.root, paths.marker, paths.lock) == (root, root + '/.dockerlite.json', root + '/.lock')
-    assert paths.own_directories() == (root + '/tmp', root + '/images', root + '/containers', root + '/stacks')
+    assert paths.own_directories() == (root + '/tmp', root + '/images', root + '/containers', root + '/stacks',
+                                       root + '/layers', root + '/blobs')
     assert paths.image_rootfs(IMAGE_ID) == '%s/images/%s/rootfs' % (root, IMAGE_ID)
     assert paths.image_meta(IMAGE_ID) == '%s/images/%s/image.json' % (root, IMAGE_ID)
     web = root + '/containers/web'

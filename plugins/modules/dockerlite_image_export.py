@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright (c) 2026 dockerlite.core contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: dockerlite_image_export
+short_description: Export a dockerlite image as an OCI or Docker archive file
+version_added: 0.1.0
+description:
+  - Writes a local image to an archive file, as C(podman save) or C(docker save) would, through C(skopeo). The image's
+    layers are the ones M(dockerlite.core.dockerlite_image_push) pushes (and are made and kept the same way).
+  - The archive is written to a temporary file beside O(path) and renamed over it when complete, so O(path) holds
+    either the previous file or the whole new archive.
+  - Idempotent, when O(path) already holds an archive of this image (the same manifest digest in an OCI archive's
+    C(index.json), the same config digest in a Docker archive's C(manifest.json)), nothing is written.
+extends_documentation_fragment:
+  - dockerlite.core.store
+  - dockerlite.core.store.attributes
+attributes:
+  idempotent:
+    support: partial
+    details: Not with O(force=true).
+options:
+  name:
+    description: The local image, V(name:tag) (the tag defaults to V(latest)) or its image id.
+    type: str
+    required: true
+  path:
+    description: The archive file to write, on the managed host; its directory must exist. It cannot hold V(:).
+    type: path
+    required: true
+  format:
+    description:
+      - V(oci-archive), a tar of an OCI image layout (C(podman save --format oci-archive)).
+      - V(docker-archive), what C(docker save) writes (the image's name and tag are recorded in it).
+    type: str
+    choices: [oci-archive, docker-archive]
+    default: oci-archive
+  force:
+    description: Write the archive even when O(path) already holds this image.
+    type: bool
+    default: false
+requirements:
+  - C(skopeo) on the managed host (the C(dockerlite_prerequisites) role installs it).
+seealso:
+  - module: dockerlite.core.dockerlite_image_push
+author:
+  - dockerlite.core maintainers (!UNKNOWN)
+'''
+
+EXAMPLES = r'''
+- name: Save an image for podman load
+  dockerlite.core.dockerlite_image_export:
+    name: web:v1
+    path: /srv/images/web-v1.tar
+
+- name: Save an image for docker load
+  dockerlite.core.dockerlite_image_export:
+    name: web:v1
+    path: /srv/images/web-v1.docker.tar
+    format: docker-archive
+'''
+
+RETURN = r'''
+image:
+  description: The local image exported.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: V(name:tag), or V(null) for an untagged image.
+      type: str
+    id:
+      description: Image id.
+      type: str
+path:
+  description: The archive file, as an absolute path.
+  returned: always
+  type: str
+format:
+  description: The archive format.
+  returned: always
+  type: str
+manifest_digest:
+  description: Digest of the image's OCI manifest (an OCI archive holds it unchanged); V(null) in check mode while
+    layers are still to be made.
+  returned: always
+  type: str
+config_digest:
+  description: Digest of the image's config blob; V(null) as RV(manifest_digest).
+  returned: always
+  type: str
+layers:
+  description: The image's layers, bottom first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    digest:
+      description: Digest of the (compressed) layer blob; V(null) in check mode for a layer still to be made.
+      type: str
+    size:
+      description: Size of the layer blob in bytes; V(null) as RV(layers[].digest).
+      type: int
+    media_type:
+      description: The layer's media type.
+      type: str
+    made:
+      description: Whether this run made the layer (or would, in check mode).
+      type: bool
+bytes_made:
+  description: Bytes of the layers this run made.
+  returned: always
+  type: int
+actions:
+  description: What the task did (or would do in check mode), V(make_layers) and V(export).
+  returned: always
+  type: list
+  elements: str
+  sample: [make_layers, export]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockerlite.core.plugins.module_utils._common.codecache import install as install_code_cache
+
+# Before the collection's other imports: they load their compiled code from the host's cache.
+install_code_cache()
+
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.push import ExportManager
+from ansible_collections.dockerlite.core.plugins.module_utils._common.runner import argument_spec, run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            name=dict(type='str', required=True),
+            path=dict(type='path', required=True),
+            format=dict(type='str', choices=['oci-archive', 'docker-archive'], default='oci-archive'),
+            force=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, ExportManager)
+
+
+if __name__ == '__main__':
+    main()
