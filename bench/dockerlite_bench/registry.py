@@ -176,7 +176,7 @@ def measure_push(ws, peers, figures, base_ref, registry):
     ws.ansible.play('push-commit', [{'name': 'commit', COMMIT_MODULE: {'container': name,
                                                                        'image': ws.prefix + 'pushed:1'}}])
     before = du_bytes(storage, apparent=True)
-    pushed = one_task(ws, 'push', PUSH_MODULE, {'name': ws.prefix + 'pushed:1', 'tls_verify': False,
+    pushed = one_task(ws, 'push', PUSH_MODULE, {'root': ws.root, 'name': ws.prefix + 'pushed:1', 'tls_verify': False,
                                                 'ref': '%s/bench/dockerlite-pushed:1' % registry})
     pushed['bytes_uploaded'] = du_bytes(storage, apparent=True) - before
     figures['push'] = pushed
