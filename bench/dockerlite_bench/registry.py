@@ -176,8 +176,8 @@ def measure_push(ws, peers, figures, base_ref, registry):
     ws.ansible.play('push-commit', [{'name': 'commit', COMMIT_MODULE: {'container': name,
                                                                        'image': ws.prefix + 'pushed:1'}}])
     before = du_bytes(storage, apparent=True)
-    pushed = one_task(ws, 'push', PUSH_MODULE, {'root': ws.root, 'name': ws.prefix + 'pushed:1', 'tls_verify': False,
-                                                'ref': '%s/bench/dockerlite-pushed:1' % registry})
+    pushed = one_task(ws, 'push', PUSH_MODULE, {'root': ws.root, 'name': ws.prefix + 'pushed:1',
+                                                'ref': '%s/bench/dockerlite-pushed:1' % registry, 'tls_verify': False})
     pushed['bytes_uploaded'] = du_bytes(storage, apparent=True) - before
     figures['push'] = pushed
     ws.ansible.play('push-remove', [{'name': 'remove', CONTAINER_MODULE: {'name': name, 'state': 'absent'}}])
