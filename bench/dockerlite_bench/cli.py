@@ -106,8 +106,8 @@ def measure(settings):
     """Every measurement on a fresh workspace, torn down however the run ends; the results dict."""
     # The measurements import defaults from the collection copy under test.
     sys.path.insert(0, settings.build)
-    results = {'only': settings.only, 'machine': machine(settings), 'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'), 'fleets': [],
-               'hook_n': settings.hook_n, 'load_before': os.getloadavg()}
+    results = {'only': settings.only, 'machine': machine(settings), 'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'),
+               'fleets': [], 'hook_n': settings.hook_n, 'load_before': os.getloadavg()}
     ws = Workspace(settings)
     try:
         ws.setup()

@@ -259,7 +259,8 @@ class Peers:
         self.state['cgroups'] += [os.path.join(root, cgroup_parent) for root in cgroup_roots()]
         with open(docker['log'], 'ab') as log:
             # A session of its own: the caller's signals do not reach it, and it outlives this process.
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,  # pylint: disable=consider-using-with
+            # pylint: disable-next=consider-using-with
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                     start_new_session=True, cwd=base)
         docker['pid'] = proc.pid
         self._save()
@@ -295,10 +296,12 @@ class Peers:
         config = os.path.join(base, 'config.yml')
         with open(config, 'w') as handle:
             handle.write('version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n'
-                         '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n' % (os.path.join(base, 'storage'), port))
+                         '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n'
+                         % (os.path.join(base, 'storage'), port))
         registry = {'address': '127.0.0.1:%d' % port, 'log': os.path.join(base, 'registry.log')}
         with open(registry['log'], 'ab') as log:
-            proc = subprocess.Popen([binary, 'serve', config], stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # pylint: disable=consider-using-with
+            # pylint: disable-next=consider-using-with
+            proc = subprocess.Popen([binary, 'serve', config], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     start_new_session=True, cwd=base)
         registry['pid'] = proc.pid
         self.state['registry'] = registry
@@ -306,13 +309,15 @@ class Peers:
         deadline = time.monotonic() + DOCKER_START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise PeerError('docker-registry exited %d at start: %s' % (proc.returncode, self._tail(registry['log'])))
+                raise PeerError('docker-registry exited %d at start: %s'
+                                % (proc.returncode, self._tail(registry['log'])))
             try:
                 socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
                 return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise PeerError('docker-registry did not listen on port %d within %d s' % (port, DOCKER_START_TIMEOUT))
+                    raise PeerError('docker-registry did not listen on port %d within %d s'
+                                    % (port, DOCKER_START_TIMEOUT)) from None
                 time.sleep(0.1)
 
     def _start_podman(self, insecure_registries):
@@ -371,7 +376,8 @@ class Peers:
         if self.state is None:
             return []
         errors = []
-        for step in (self._stop_podman, self._stop_docker, self._stop_registry, self._kill_own, self._unmount, self._remove_outside):
+        for step in (self._stop_podman, self._stop_docker, self._stop_registry, self._kill_own, self._unmount,
+                     self._remove_outside):
             try:
                 step()
             except (PeerError, OSError, subprocess.SubprocessError) as exc:
