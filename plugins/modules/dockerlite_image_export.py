@@ -76,8 +76,8 @@ image:
     id:
       description: Image id.
       type: str
-path:
-  description: The archive file, as an absolute path.
+archive:
+  description: The archive file (O(path)), as an absolute path.
   returned: always
   type: str
 format:

@@ -149,4 +149,5 @@ class ExportManager(OciImageManager):
         self.store.export_image(self.image, self.path, self.format)
 
     def report(self):
-        return self.result(path=self.path, format=self.format, **self._common_result())
+        # Not ``path``: AnsibleModule adds the file's attributes (owner, mode, size...) to a result with that key.
+        return self.result(archive=self.path, format=self.format, **self._common_result())

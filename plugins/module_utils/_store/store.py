@@ -1222,7 +1222,7 @@ class Store:
         self._require_lock()
         with self._oci_layout(image) as (layout, tag):
             return self._registry.copy_from_layout(layout, tag, reference, RegistryAccess(**(access or {})),
-                                                 shared_blob_dir=self.paths.blobs)
+                                                   shared_blob_dir=self.paths.blobs)
 
     def export_image(self, image, path, archive_format):
         """Write ``image`` (its layers made) as an ``oci-archive`` or ``docker-archive`` file at ``path``:

@@ -238,7 +238,7 @@ def test_export_writes_once_and_then_finds_the_image_in_the_file(host, archive_f
     path = host.tmp / 'out.tar'
     checked, real = check_then_real(host, lambda check: export(host, path, check, format=archive_format))
     assert checked['actions'] == ['make_layers', 'export'] and not os.path.exists(str(path) + '.part')
-    assert path.is_file() and real['path'] == str(path) and real['format'] == archive_format
+    assert path.is_file() and real['archive'] == str(path) and real['format'] == archive_format
     assert [name for name in os.listdir(host.tmp) if name.startswith('.out.tar')] == []
     again = export(host, path, format=archive_format)
     assert again['changed'] is False and again['actions'] == []
