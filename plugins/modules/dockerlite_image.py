@@ -107,7 +107,7 @@ options:
     description:
       - User name for the registry, with O(password). Never passed on a command line; written to a private file
         that is deleted after each skopeo call.
-      - Without O(username) or O(auth_file) the pull is anonymous: no credentials of the host are used.
+      - Without O(username) or O(auth_file) the pull is anonymous; no credentials of the host are used.
     type: str
   password:
     description: Password (or token) for O(username).

@@ -30,7 +30,8 @@ def pull_request(params, ref, current=None):
     if source not in PULL_SOURCES:
         given = [key for key in PULL_OPTIONS if params.get(key) is not None]
         if given:
-            raise DockerliteError('%s only apply when source is one of %s' % (', '.join(given), ', '.join(PULL_SOURCES)))
+            raise DockerliteError('%s only apply when source is one of %s'
+                                  % (', '.join(given), ', '.join(PULL_SOURCES)))
         return None
     return image_source(params, ref)
 

@@ -126,7 +126,8 @@ def _descriptor(value, what):
     if not isinstance(value, dict) or not isinstance(value.get('digest'), str) \
             or not DIGEST_RE.fullmatch(value['digest']) or not isinstance(value.get('size'), int) \
             or isinstance(value.get('size'), bool) or value['size'] < 0:
-        raise ValidationError('%s is not a descriptor with a sha256 digest and a size: %s' % (what, json.dumps(value)[:200]))
+        raise ValidationError('%s is not a descriptor with a sha256 digest and a size: %s'
+                              % (what, json.dumps(value)[:200]))
     media_type = value.get('mediaType')
     if media_type is not None and not isinstance(media_type, str):
         raise ValidationError('%s has a media type that is not a string' % what)

@@ -133,8 +133,9 @@ def test_check_mode_inspects_outside_the_store(host):
       'User': '1000:1000', 'Labels': {'v': '1'}, 'StopSignal': 'QUIT', 'ExposedPorts': {'80/tcp': {}, '53/udp': {}}},
      {'command': ['/bin/app', '--serve'], 'env': {'PATH': '/bin', 'A': 'b=c'}, 'labels': {'v': '1'},
       'stop_signal': 'SIGQUIT', 'exposed_ports': ['53/udp', '80/tcp'], 'workdir': '/srv', 'user': '1000:1000'}),
-    ({'Cmd': ['sh'], 'StopSignal': '15'}, {'command': ['sh'], 'env': {}, 'labels': {}, 'stop_signal': '15',
-                                          'exposed_ports': [], 'workdir': None, 'user': None}),
+    ({'Cmd': ['sh'], 'StopSignal': '15'},
+     {'command': ['sh'], 'env': {}, 'labels': {}, 'stop_signal': '15', 'exposed_ports': [], 'workdir': None,
+      'user': None}),
 ])
 def test_config_settings(settings, expected):
     assert oci.config_settings({'config': settings}, 'sha256:c') == expected

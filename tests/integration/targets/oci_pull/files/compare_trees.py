@@ -64,8 +64,8 @@ def main():
         elif expected[rel] != actual[rel]:
             keys = sorted(key for key in set(expected[rel]) | set(actual[rel])
                           if expected[rel].get(key) != actual[rel].get(key))
-            differences.append('%s: %s' % (rel, ', '.join('%s %r != %r' % (key, expected[rel].get(key),
-                                                                                actual[rel].get(key)) for key in keys)))
+            shown = ['%s %r != %r' % (key, expected[rel].get(key), actual[rel].get(key)) for key in keys]
+            differences.append('%s: %s' % (rel, ', '.join(shown)))
     print(json.dumps({'entries': len(expected), 'differences': differences}))
     return 1 if differences else 0
 

@@ -110,7 +110,10 @@ def hostile_layer(path, canary):
 def main():
     work, canary = sys.argv[1], sys.argv[2]
     layout = os.path.join(work, 'layout')
-    image = lambda tag: '%s:%s' % (layout, tag)  # noqa: E731
+
+    def image(tag):
+        return '%s:%s' % (layout, tag)
+
     run('umoci', 'init', '--layout', layout)
     run('umoci', 'new', '--image', image('base'))
     bundle = os.path.join(work, 'bundle-base')

@@ -67,8 +67,10 @@ def main():
     with open(config, 'w', encoding='ascii') as handle:
         handle.write('\n'.join(lines) + '\n')
     with open(os.path.join(base, 'registry.log'), 'wb') as log:
-        proc = subprocess.Popen(['docker-registry', 'serve', config], stdout=log, stderr=log,  # pylint: disable=consider-using-with
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        # The registry outlives this script: the test stops it by its pid.
+        proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            ['docker-registry', 'serve', config], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True)
     for _attempt in range(200):
         try:
             socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
