@@ -23,6 +23,8 @@ Settings, from the environment:
   BENCH_TMPDIR      where the temporary directory goes (default: $TMPDIR or /tmp)
   BENCH_STACK_N     containers in the one dockerlite_stack task (default 100; 0 skips it)
   BENCH_QUOTA_N     containers per loop of the quotas off/on figure (default 10; 0 skips the figure)
+  BENCH_PULL_MIB    size of the 3-layer image of the registry figure (default 100; 0 skips the figure)
+  BENCH_ONLY        measure only these once-per-run figures (e.g. "registry"): no per-N figures, no plots
 """
 
 from __future__ import annotations
@@ -96,26 +98,29 @@ def from_json(path, settings):
     settings.peer_ns = [fleet['n'] for fleet in results['fleets'] if 'peer_create' in fleet]
     os.makedirs(settings.output, exist_ok=True)
     print(write_report(results, settings))
-    plot_all(results, settings.output)
+    if not results.get('only'):
+        plot_all(results, settings.output)
 
 
 def measure(settings):
     """Every measurement on a fresh workspace, torn down however the run ends; the results dict."""
     # The measurements import defaults from the collection copy under test.
     sys.path.insert(0, settings.build)
-    results = {'machine': machine(settings), 'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'), 'fleets': [],
-               'hook_n': settings.hook_n, 'load_before': os.getloadavg()}
+    results = {'only': settings.only, 'machine': machine(settings), 'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'),
+               'fleets': [], 'hook_n': settings.hook_n, 'load_before': os.getloadavg()}
     ws = Workspace(settings)
     try:
         ws.setup()
         build_image(ws, results)
-        for n in settings.ns:
+        for n in ([] if settings.only else settings.ns):
             fleet = {'n': n}
             results['fleets'].append(fleet)
             for step in PER_N:
                 log('N=%d: %s' % (n, step.__name__))
                 step(ws, fleet)
         for step in ONCE:
+            if settings.only and step.__name__.replace('measure_', '') not in settings.only:
+                continue
             log(step.__name__)
             step(ws, results)
     finally:
@@ -156,9 +161,9 @@ def main(argv=None):
             % (results['load_before'][0], cpus))
     results['load_after'] = os.getloadavg()
     text = write_report(results, settings)
-    plots = plot_all(results, settings.output)
+    plots = [] if settings.only else plot_all(results, settings.output)
     print(text)
-    print('Results: %s; plots: %s' % (os.path.join(settings.output, 'results.json'), ', '.join(plots)))
+    print('Results: %s; plots: %s' % (os.path.join(settings.output, 'results.json'), ', '.join(plots) or 'none'))
 
 
 def run_cli(argv=None):

@@ -85,4 +85,7 @@ class Settings:
         self.tmp_parent = environ.get('BENCH_TMPDIR') or None
         self.stack_n = int(environ.get('BENCH_STACK_N', '100'))
         self.quota_n = int(environ.get('BENCH_QUOTA_N', '10'))
+        self.pull_mib = int(environ.get('BENCH_PULL_MIB', '100'))
+        # Measure only the named once-per-run figures (e.g. "registry"): no per-N figures, no plots.
+        self.only = environ.get('BENCH_ONLY', '').split()
         self.bin = os.path.dirname(sys.executable)

@@ -18,6 +18,7 @@ import shutil
 
 from .common import (COMMAND, COMMON_CONF, CONTAINER_MODULE, FLOOR_MODULE, IMAGE, IMAGE_MODULE, MIB, PEER_MODULE,
                      STACK_MODULE, log, mean, median, run, timed_ms)
+from .registry import measure_registry
 from .runner import FLOOR_ARGS, loop_figures, loop_task, payload_zip, state_loop, task_ms
 
 STACK_FLOOR_TASKS = 10  # separate file no-op tasks per run of the stack's per-task floor
@@ -344,5 +345,6 @@ ONCE = (
     measure_stack,
     measure_commit,
     measure_lxcfs_hook,
+    measure_registry,
     measure_quota,  # last: it leaves quotas on
 )

@@ -18,6 +18,9 @@ TARGET_DISK_MIB = 1.0     # N containers of one image use <= image + N x 1 MiB
 TARGET_PEER = 8.0         # create+start >= 8 x faster than community.general.lxc_container
 TARGET_STACK_CREATE = 8.0  # dockerlite_stack create+start of 100, one task <= 8 x Ansible's per-task floor
 TARGET_STACK_RERUN = 3.0   # its unchanged rerun <= 3 x that floor
+TARGET_PULL = 1.3          # pull of a 3-layer image <= 1.3 x skopeo copy + umoci unpack (and faster than podman pull)
+TARGET_REPULL = 1.5        # unchanged re-pull <= 1.5 x Ansible's per-task floor
+TARGET_PUSH_BYTES = 1.1 * MIB + 16 * 1024  # bytes uploaded for a commit of 1 MiB on the pulled base
 
 
 def fmt_ms(value):
@@ -291,6 +294,66 @@ def rows_quota(results):
             for label, count, without, with_quota, note in pairs]
 
 
+def fmt_bytes(value):
+    return '%.2f MiB' % (value / MIB) if abs(value) >= MIB else '%.1f KiB' % (value / 1024)
+
+
+def faster(ours, peer):
+    """'1.23× faster' or '0.81× (ours is slower)': the peer's time over ours."""
+    ratio = peer / ours
+    return fmt_ratio(ratio) + (' faster' if ratio >= 1 else ' (ours is slower)')
+
+
+def rows_registry(results):
+    """Figure 8: pull and push through a local registry (bench/dockerlite_bench/registry.py)."""
+    reg = results.get('registry')
+    if not reg:
+        return []
+    if 'skipped' in reg:
+        return [Row('8', 'registry pull and push', None, 'skipped', note=reg['skipped'])]
+    rows = []
+    size = '%d MiB' % reg['total_mib']
+    pull, floor, podman = reg['pull'], reg['floor_ms'], reg['podman_pull']
+    ratio = pull['ms'] / floor
+    ok = ratio <= TARGET_PULL and pull['ms'] < podman['ms'] and pull['changed']
+    rows.append(Row('8', 'pull of a 3-layer %s image from the local registry: dockerlite_image, one task' % size, None,
+                    fmt_ms(pull['ms']), 'skopeo copy + umoci unpack %s' % fmt_ms(floor), fmt_ratio(ratio),
+                    '≤ %.1f× and faster than podman pull' % TARGET_PULL, ok,
+                    joined('' if pull['changed'] else 'reported no change',
+                           'podman pull %s: ours %s' % (fmt_ms(podman['ms']), faster(pull['ms'], podman['ms'])),
+                           'bytes written %s (podman %s)' % (fmt_bytes(pull['bytes_written']),
+                                                             fmt_bytes(podman['bytes_written'])),
+                           'includes the Ansible task (per-task floor %s)' % fmt_ms(reg['task_floor_ms']))))
+    second, podman2 = reg['second'], reg['podman_second']
+    rows.append(Row('8', 'pull of a second image sharing the lower two layers (its own: %.0f MiB)'
+                    % reg['layers_mib'][-1], None,
+                    '%s, %s written' % (fmt_ms(second['ms']), fmt_bytes(second['bytes_written'])),
+                    'podman pull %s, %s written' % (fmt_ms(podman2['ms']), fmt_bytes(podman2['bytes_written'])),
+                    faster(second['ms'], podman2['ms']), '', None,
+                    'dockerlite: the device\'s used bytes (data + metadata); podman: its storage\'s allocated bytes'))
+    repull = reg['repull']
+    ratio = repull['ms'] / reg['task_floor_ms']
+    rows.append(Row('8', 'unchanged re-pull (pull: always), one task', None, fmt_ms(repull['ms']),
+                    'Ansible per-task floor %s' % fmt_ms(reg['task_floor_ms']), fmt_ratio(ratio),
+                    '≤ %.1f×' % TARGET_REPULL, ratio <= TARGET_REPULL and not repull['changed'],
+                    joined('reported changed' if repull['changed'] else '',
+                           'bytes written %s' % fmt_bytes(repull['bytes_written']))))
+    push, podman_push = reg.get('push'), reg.get('podman_push')
+    if push:
+        rows.append(Row('8', 'push of a commit of 1 MiB written on the pulled %s image: dockerlite_image_push' % size,
+                        None, '%s uploaded, %s' % (fmt_bytes(push['bytes_uploaded']), fmt_ms(push['ms'])),
+                        'podman push of the same change: %s, %s' % (fmt_bytes(podman_push['bytes_uploaded']),
+                                                                    fmt_ms(podman_push['ms'])),
+                        faster(push['ms'], podman_push['ms']), '≤ %s uploaded' % fmt_bytes(TARGET_PUSH_BYTES),
+                        push['bytes_uploaded'] <= TARGET_PUSH_BYTES and push['changed'],
+                        joined('' if push['changed'] else 'reported no change',
+                               'bytes uploaded: growth of the registry\'s storage (blobs, manifest, links)')))
+    return rows
+
+
+# Figures measured alone with BENCH_ONLY, and their rows.
+ONLY_ROWS = {'registry': (rows_registry,)}
+
 ROWS = (
     rows_create_start,
     rows_rerun,
@@ -298,6 +361,7 @@ ROWS = (
     rows_disk,
     rows_stop_remove,
     rows_stack,
+    rows_registry,
     rows_quota,
 )
 
@@ -316,7 +380,9 @@ def busy(load, cpus):
 
 def report_text(results, ns, peer_ns, cpus):
     """The header (machine, run, a warning when the machine was busy) and the table."""
-    rows = [row for build_rows in ROWS for row in build_rows(results)]
+    only = results.get('only')
+    builders = [build for name in only for build in ONLY_ROWS.get(name, ())] if only else ROWS
+    rows = [row for build_rows in builders for row in build_rows(results)]
     info = results['machine']
     header = ['Machine: %s, %s RAM, kernel %s, Debian %s; %s; %s; %s; %s.' % (
         info['cpu'], info['memory'], info['kernel'], info['debian'], info['ansible'], info['host_python'],
@@ -324,7 +390,8 @@ def report_text(results, ns, peer_ns, cpus):
         'Run: %s, %.0f s, load average %.2f before, %.2f after; N = %s; lxc_container at N = %s; '
         'image %s (build %s); loop file grew to %s.' % (
             results['date'], results['seconds'], results['load_before'][0], results['load_after'][0],
-            ' '.join(map(str, ns)), ' '.join(map(str, peer_ns)) or 'skipped',
+            'none (BENCH_ONLY=%s)' % ' '.join(only) if only else ' '.join(map(str, ns)),
+            'skipped' if only else ' '.join(map(str, peer_ns)) or 'skipped',
             fmt_mib(results['image']['used_delta']), fmt_ms(results['image']['build_ms']),
             fmt_mib(results.get('loopfile_allocated', 0)))]
     if busy(results['load_before'][0], cpus):

@@ -48,6 +48,7 @@ class Workspace:
         self.timed_interpreter = os.path.join(self.tmp, 'timed-python')
         self.template = None
         self.image_rootfs = None
+        self.peers = None  # BenchPeers while a figure runs them
 
     def setup(self):
         run(['truncate', '--size', self.settings.loop_size, self.loopfile])
@@ -150,7 +151,11 @@ class Workspace:
 
     def teardown(self):
         """Undo everything; each step runs even when an earlier one failed."""
-        steps = [('stop the processes this run started', self.kill_strays)]
+        steps = []
+        if self.peers is not None:
+            # Before the strays: dockerd, containerd and the registry name this directory too.
+            steps.append(('stop the peers', self._stop_peers))
+        steps.append(('stop the processes this run started', self.kill_strays))
         if self.device and os.path.ismount(self.fs):
             if self.default_lxcpath and os.path.isdir(self.default_lxcpath):
                 steps.append(('destroy the peer containers', self.clean_peer))
@@ -164,6 +169,11 @@ class Workspace:
                 log('teardown: could not %s: %s' % (what, exc))
         for leftover in self.leftovers():
             log('teardown: LEFT BEHIND: %s' % leftover)
+
+    def _stop_peers(self):
+        for leftover in self.peers.stop():
+            log('teardown: peers: LEFT BEHIND: %s' % leftover)
+        self.peers = None
 
     def _unmount(self):
         for point in self.mounts_below():

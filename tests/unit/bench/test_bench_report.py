@@ -229,3 +229,50 @@ def test_report_header_and_busy_warning():
     assert 'lxc_container at N = 2;' in busy
     # Every row group contributes: 3 + 1 + 4 + 1 + 3 + 3 + 8 rows, under a header of two lines.
     assert len(lines) == 2 + 1 + 2 + 23
+
+
+def registry_results(pull_ms=900.0, repull_changed=False, push_bytes=MIB + 4096):
+    """Figure 8's results with round figures: the floor 800 ms, podman pull 1000 ms, the task floor 400 ms."""
+    return {'registry': {
+        'total_mib': 100, 'layers_mib': [60.0, 30.0, 10.0], 'floor_ms': 800.0, 'task_floor_ms': 400.0,
+        'pull': {'ms': pull_ms, 'changed': True, 'bytes_written': 101 * MIB},
+        'podman_pull': {'ms': 1000.0, 'bytes_written': 102 * MIB},
+        'second': {'ms': 300.0, 'changed': True, 'bytes_written': 10 * MIB},
+        'podman_second': {'ms': 600.0, 'bytes_written': 11 * MIB},
+        'repull': {'ms': 500.0, 'changed': repull_changed, 'bytes_written': 0},
+        'push': {'ms': 700.0, 'changed': True, 'bytes_uploaded': push_bytes},
+        'podman_push': {'ms': 1400.0, 'bytes_uploaded': MIB + 8192},
+    }}
+
+
+def test_registry_rows_meet_their_targets():
+    rows = report.rows_registry(registry_results())
+    cells = [row.cells for row in rows]
+    assert [c[5] for c in cells] == ['1.12×', '2.00× faster', '1.25×', '2.00× faster']
+    assert [c[7] for c in cells] == ['yes', '', 'yes', 'yes']
+    assert 'podman pull 1000 ms: ours 1.11× faster' in cells[0][8]
+    assert cells[3][3] == '1.00 MiB uploaded, 700 ms'
+
+
+@pytest.mark.parametrize('change, missed_row', [
+    ({'pull_ms': 1100.0}, 0),            # 1.38x the floor
+    ({'repull_changed': True}, 2),        # an unchanged re-pull must report no change
+    ({'push_bytes': 2 * MIB}, 3),         # over 1.1 MiB + 16 KiB
+])
+def test_registry_rows_say_when_a_target_is_missed(change, missed_row):
+    rows = report.rows_registry(registry_results(**change))
+    assert rows[missed_row].cells[7] == '**no**'
+
+
+def test_pull_slower_than_podman_misses_the_target_even_within_the_floor_ratio():
+    results_ = registry_results()
+    results_['registry']['podman_pull']['ms'] = 850.0
+    row = report.rows_registry(results_)[0]
+    assert row.cells[7] == '**no**' and '(ours is slower)' in row.cells[8]
+
+
+def test_registry_rows_skipped_with_the_reason_or_absent():
+    rows = report.rows_registry({'registry': {'skipped': 'dockerlite_image_push does not exist'}})
+    assert [row.cells[3] for row in rows] == ['skipped']
+    assert rows[0].cells[8] == 'dockerlite_image_push does not exist'
+    assert report.rows_registry({}) == []
