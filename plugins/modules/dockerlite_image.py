@@ -60,15 +60,21 @@ options:
       - V(registry) pulls O(ref) from a registry; V(oci-archive) and V(docker-archive) import the image in the
         archive file at O(path); V(oci-layout) imports it from the OCI layout directory at O(path). See O(pull) for
         when an existing image is pulled again.
+      - V(stream) imports the image stream file at O(path) that M(dockerlite.core.dockerlite_image_export) wrote with
+        O(dockerlite.core.dockerlite_image_export#module:format=btrfs-stream) on another host (or store): a btrfs send
+        stream, full or incremental from a parent image this store must hold. The image keeps its id; when the store
+        holds it already nothing is received (at most it is tagged O(name)). A truncated or corrupt stream, or one whose
+        parent is missing, is refused and leaves nothing.
       - Required to build a missing image. With O(force=true) and no O(source), the image is rebuilt the way it was
         built before (a pulled image is pulled again from the reference it was pulled from).
     type: str
-    choices: [empty, busybox, debootstrap, archive, directory, registry, oci-archive, docker-archive, oci-layout]
+    choices: [empty, busybox, debootstrap, archive, directory, registry, oci-archive, docker-archive, oci-layout,
+              stream]
   path:
     description:
       - For O(source=archive) a rootfs tarball, for O(source=directory) an existing rootfs tree, for
         O(source=oci-archive) or O(source=docker-archive) an image archive file, for O(source=oci-layout) an OCI
-        layout directory, on the managed host. It may not contain V(:).
+        layout directory, for O(source=stream) an image stream file, on the managed host. It may not contain V(:).
     type: path
   ref:
     description:
@@ -197,6 +203,12 @@ EXAMPLES = r'''
     source: docker-archive
     path: /srv/app.tar
 
+- name: Import an image shipped from the build host as an image stream
+  dockerlite.core.dockerlite_image:
+    name: app:2
+    source: stream
+    path: /var/tmp/app-2.stream
+
 - name: Run the pulled image's own command, as docker run would
   dockerlite.core.dockerlite_container:
     name: app
@@ -230,7 +242,9 @@ image:
       description: Id of the image this one was committed from a container of, if any.
       type: str
     source:
-      description: How the image was made (V(busybox), V(debootstrap), V(archive), V(directory), V(empty), V(commit)).
+      description: How the image was made (V(busybox), V(debootstrap), V(archive), V(directory), V(empty), V(commit),
+        V(registry) and the other pull sources); an image received from a stream keeps the source it had where it was
+        made.
       type: str
     created:
       description: Creation time, ISO 8601, UTC.
@@ -304,7 +318,7 @@ def main():
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             source=dict(type='str', choices=['empty', 'busybox', 'debootstrap', 'archive', 'directory', 'registry',
-                                             'oci-archive', 'docker-archive', 'oci-layout']),
+                                             'oci-archive', 'docker-archive', 'oci-layout', 'stream']),
             path=dict(type='path'),
             ref=dict(type='str'),
             pull=dict(type='str', choices=['missing', 'always'], default='missing'),

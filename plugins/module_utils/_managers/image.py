@@ -10,6 +10,7 @@ import os
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.pull import PullsImages, pull_request
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.stream import ReceivesStream
 from ansible_collections.dockerlite.core.plugins.module_utils._store.rootfs import build_rootfs
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
@@ -48,7 +49,9 @@ def image_view(store, image):
         'name': image.get('name'), 'id': image.get('id'), 'rootfs': image.get('rootfs'),
         'parent': image.get('parent'), 'source': image.get('source'), 'created': image.get('created'),
         'labels': image.get('labels') or {}, 'command': image.get('command'), 'env': image.get('env') or {},
-        'read_only': store.image_is_read_only(image) if image.get('id') else True,
+        'read_only': store.image_is_read_only(image) if image.get('rootfs') else True,
+        # The rootfs's name across stores (see Store.image_origin); None until the image exists.
+        'origin': store.image_origin(image['id']) if image.get('rootfs') else None,
     }
 
 
@@ -89,7 +92,7 @@ class RetiresTag:
         return self._retire()
 
 
-class ImageManager(RetiresTag, PullsImages, Manager):
+class ImageManager(RetiresTag, PullsImages, ReceivesStream, Manager):
     """dockerlite_image: plan a build, a pull, a metadata update or a removal, then carry it out."""
 
     _pull_report = None
@@ -116,6 +119,8 @@ class ImageManager(RetiresTag, PullsImages, Manager):
                 self._plan_absent(ref, current)
         elif source is not None:
             self._plan_pull(ref, current, given, source, compared)
+        elif self.params['source'] == 'stream':
+            self._plan_receive(ref, current, given, compared)
         elif current is None or self.params['force']:
             self._plan_build(ref, current, given)
         else:

@@ -32,6 +32,18 @@ def push_reference(value):
     return 'docker://' + ref
 
 
+def check_archive_path(path):
+    """``path`` made absolute, if it can be written as an archive or stream file; ValidationError otherwise."""
+    path = os.path.abspath(path)
+    if ':' in path:
+        raise ValidationError('path %s contains ":", which an archive reference cannot hold' % path)
+    if not os.path.isdir(os.path.dirname(path)):
+        raise ValidationError('path %s: directory %s does not exist' % (path, os.path.dirname(path)))
+    if os.path.isdir(path):
+        raise ValidationError('path %s is a directory; give the archive file to write' % path)
+    return path
+
+
 def find_image(store, name):
     """The image ``name`` (name:tag, or an image id) names; ValidationError when there is none."""
     if isinstance(name, str) and ID_RE.fullmatch(name):
@@ -123,14 +135,10 @@ class ExportManager(OciImageManager):
 
     def validate(self):
         params = self.params
-        path = os.path.abspath(params['path'])
-        if ':' in path:
-            raise ValidationError('path %s contains ":", which an archive reference cannot hold' % path)
-        if not os.path.isdir(os.path.dirname(path)):
-            raise ValidationError('path %s: directory %s does not exist' % (path, os.path.dirname(path)))
-        if os.path.isdir(path):
-            raise ValidationError('path %s is a directory; give the archive file to write' % path)
-        return params['name'], path, params['format'], params['force']
+        if params.get('parent') is not None:
+            raise ValidationError('parent %s only applies with format btrfs-stream, not %s'
+                                  % (params['parent'], params['format']))
+        return params['name'], check_archive_path(params['path']), params['format'], params['force']
 
     def plan(self, request):
         name, self.path, self.format, force = request

@@ -1449,3 +1449,21 @@ class Store:
             check_image_meta(meta, path, meta['id'])
             self.write_json(os.path.join(staged, IMAGE_META), meta)
         return self._install_image(staged, meta), True
+
+    def inspect_image_stream(self, path):
+        """The header of the image stream file ``path`` (its framing checked; nothing received)."""
+        return image_stream.read_header(path)[0]
+
+    def stream_identity(self, image_id, parent_id=None):
+        """What identifies a stream of image ``image_id`` from ``parent_id``: {image, origin, parent}."""
+        return {'image': image_id, 'origin': self.image_origin(image_id), 'parent': parent_id}
+
+    @staticmethod
+    def stream_file_identity(path):
+        """The identity (as ``stream_identity``) of the stream in file ``path``; None if it is not a sound one."""
+        try:
+            header = image_stream.read_header(path)[0]
+        except image_stream.StreamError:
+            return None
+        return {'image': header['image']['id'], 'origin': header['origin'],
+                'parent': header['parent']['id'] if header['parent'] else None}
