@@ -11,10 +11,10 @@ short_description: Build, update and remove dockerlite images (read-only btrfs s
 version_added: 0.1.0
 description:
   - An image is a read-only btrfs subvolume holding a root filesystem, plus metadata (C(name:tag), parent, source,
-    default command and environment for containers, labels).
+    default command, environment, working directory and user for containers, labels).
   - With O(state=present) a missing image is built from O(source); an existing one is left as it is, except that
-    O(command), O(env) and O(labels), when given, are brought up to date in its metadata (the root filesystem is
-    never modified). O(force=true) rebuilds it.
+    O(command), O(env), O(labels), O(workdir) and O(user), when given, are brought up to date in its metadata (the
+    root filesystem is never modified). O(force=true) rebuilds it.
   - When a tag moves to a new image (O(force=true)), the previous image is deleted, or kept untagged if a container
     was created from it, like a dangling Docker image.
 extends_documentation_fragment:
@@ -78,6 +78,20 @@ options:
   labels:
     description: Free-form labels recorded with the image.
     type: dict
+  workdir:
+    description:
+      - Default working directory of the command of containers made from this image (an absolute path in the
+        container), like C(WORKDIR) in a Dockerfile. V(/) when the image has none.
+      - A container made from the image takes it unless it sets
+        O(dockerlite.core.dockerlite_container#module:workdir); changing it here does not change existing containers.
+    type: str
+  user:
+    description:
+      - Default user the command of containers made from this image runs as, like C(USER) in a Dockerfile:
+        V(name), V(uid), V(name:group) or V(uid:gid). Root when the image has none.
+      - Names are looked up in the C(/etc/passwd) and C(/etc/group) of the container's root filesystem when the
+        container is created (see O(dockerlite.core.dockerlite_container#module:user)); this module only records it.
+    type: str
   force:
     description:
       - With O(state=present), rebuild the image even if it exists (reports changed every time).
@@ -111,6 +125,12 @@ EXAMPLES = r'''
     source: archive
     path: /srv/alpine-minirootfs.tar.gz
     command: [/bin/sh]
+
+- name: Give an image a default user and working directory (metadata only, no rebuild)
+  dockerlite.core.dockerlite_image:
+    name: busybox
+    user: nobody
+    workdir: /tmp
 
 - name: Remove an image
   dockerlite.core.dockerlite_image:
@@ -155,6 +175,14 @@ image:
     env:
       description: Default environment for containers.
       type: dict
+    workdir:
+      description: Default working directory for containers, or V(null) (V(/)).
+      type: str
+      sample: /srv/app
+    user:
+      description: Default user for containers (V(name), V(uid), V(name:group) or V(uid:gid)), or V(null) (root).
+      type: str
+      sample: nobody
     read_only:
       description: Whether the subvolume is read-only (always true for an intact image).
       type: bool
@@ -191,6 +219,8 @@ def main():
             command=dict(type='raw'),
             env=dict(type='dict'),
             labels=dict(type='dict'),
+            workdir=dict(type='str'),
+            user=dict(type='str'),
             force=dict(type='bool', default=False),
         ),
         required_if=[('source', 'archive', ['path']), ('source', 'directory', ['path'])],

@@ -31,7 +31,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.interface
     AttachInterface, BtrfsInterface, LxcInterface)
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import ORPHANED as LXC_ORPHANED
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
-from ansible_collections.dockerlite.core.plugins.module_utils._store import permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store import identity, permissions
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
     CONTAINER_META, ID_RE, IMAGE_META, LOCK_FILE, MARKER, STACK_RECORD_SUFFIX, StorePaths, check_id)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
@@ -138,16 +138,18 @@ IMAGE_FIELDS = {
     'parent': (NONE_OR[STR], False), 'command': (NONE_OR[LIST], False), 'env': (NONE_OR[DICT], False),
     'labels': (NONE_OR[DICT], False), 'stop_signal': (NONE_OR[STR], False), 'build': (NONE_OR[DICT], False),
     'container': (NONE_OR[STR], False), 'container_id': (NONE_OR[STR], False),
-    'container_generation': (NONE_OR[INT], False),
+    'container_generation': (NONE_OR[INT], False), 'workdir': (NONE_OR[STR], False), 'user': (NONE_OR[STR], False),
 }
 CONTAINER_FIELDS = {
     'id': (STR, True), 'name': (STR, True), 'image': (STR, True), 'image_id': (STR, True),
     'image_defaults': (DICT, True), 'created': (STR, True), 'spec': (DICT, True),
 }
 IMAGE_DEFAULTS_FIELDS = {'command': (LIST, True), 'env': (DICT, True), 'labels': (NONE_OR[DICT], False),
-                         'stop_signal': (STR, True)}
+                         'stop_signal': (STR, True), 'workdir': (NONE_OR[STR], False),
+                         'user': (NONE_OR[STR], False)}
 SPEC_FIELDS = {'command': (LIST, True), 'env': (DICT, True), 'stop_signal': (STR, True),
-               'network': (NONE_OR[DICT], False), 'mounts': (NONE_OR[LIST], False)}
+               'network': (NONE_OR[DICT], False), 'mounts': (NONE_OR[LIST], False),
+               'workdir': (NONE_OR[STR], False), 'user': (NONE_OR[STR], False), 'user_ids': (NONE_OR[DICT], False)}
 
 
 def check_fields(data, fields, path, where=''):
@@ -680,7 +682,10 @@ class Store:
             raise DockerliteError('container %s: %s' % (meta.get('name'), exc)) from exc
 
     def _write_container_files(self, directory, meta, config_text, files):
-        """The generated files (readable by the container, which bind-mounts them), config, then metadata."""
+        """The generated files (readable by the container, which bind-mounts them), the working directory,
+        config, then metadata."""
+        if meta['spec'].get('workdir'):
+            self._make_workdir(meta['name'], os.path.join(directory, 'rootfs'), meta['spec']['workdir'])
         for filename, text in sorted((files or {}).items()):
             write_atomic(os.path.join(directory, filename), text, self.tmp_dir,
                          permissions.wanted(('containers', meta['name'], filename), 'file')[0])
@@ -884,3 +889,21 @@ class Store:
     def exec_in_container(self, name, argv, env, cwd='/', user=None, group=None, stdin=None, timeout=None):
         """Run ``argv`` in running container ``name`` (see AttachClient.run); an ExecResult."""
         return self._attach.run(name, argv, env, cwd=cwd, user=user, group=group, stdin=stdin, timeout=timeout)
+
+    # -- user and working directory ---------------------------------------
+
+    @staticmethod
+    def resolve_user(rootfs, user, where):
+        """{uid, gid, groups, home} of ``user`` looked up in ``rootfs`` (an image's or container's) without
+        following a symbolic link out of it; DockerliteError naming ``user`` and ``where`` otherwise."""
+        return identity.resolve_user(rootfs, user, where)
+
+    def _make_workdir(self, name, rootfs, workdir):
+        """Create ``workdir`` in a container's rootfs if it is missing (LXC will not start without it)."""
+        self._require_lock()
+        try:
+            identity.ensure_workdir(rootfs, workdir)
+        except OSError as exc:
+            raise DockerliteError('cannot create workdir %s in container %s: %s'
+                                  % (workdir, name, exc.strerror or exc)) from None
+
