@@ -17,6 +17,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.commit i
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import ExecManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.identity import (
     UnsafePath, ensure_workdir, read_rootfs_file, resolve_user)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import init_identity_lines
@@ -334,3 +335,16 @@ def test_commit_keeps_them_unless_given(host, src):
     assert check['actions'] == real['actions'] == ['commit', 'remove_previous']
     assert check['diff'] == real['diff']
     assert (real['image']['user'], real['image']['workdir']) == ('nobody', '/tmp')
+
+
+def test_stack_members_take_them_too(host, src):
+    image(host, src, user='app', workdir='/srv')
+    members = [{'name': 'a', 'image': 'base', 'command': ['sleep', '60']},
+               {'name': 'b', 'image': 'base', 'command': ['sleep', '60'], 'user': 'nobody', 'workdir': '/tmp'}]
+    result = run(host, StackManager, 'dockerlite_stack', name='shop', parallel=1, containers=members)
+    views = {member['container']['name']: member['container'] for member in result['containers']}
+    assert (views['a']['user'], views['a']['workdir']) == ('app', '/srv')
+    assert (views['b']['user'], views['b']['workdir'], views['b']['user_ids']['uid']) == ('nobody', '/tmp', 65534)
+    assert 'lxc.init.uid = 65534' in config_lines(host, 'b')
+    again = run(host, StackManager, 'dockerlite_stack', name='shop', parallel=1, containers=members)
+    assert again['changed'] is False
