@@ -458,7 +458,7 @@ container:
           type: int
         groups:
           description:
-            - The supplementary groups (C(lxc.init.groups)): the primary group and the groups that list the user.
+            - The supplementary groups (C(lxc.init.groups)), the primary group and the groups that list the user.
             - An unprivileged container's PID 1 gets none of them (LXC 5.0 drops supplementary groups in a user
               namespace); a privileged container's gets them all.
           type: list

@@ -87,7 +87,7 @@ options:
     type: str
   user:
     description:
-      - Default user the command of containers made from this image runs as, like C(USER) in a Dockerfile:
+      - Default user the command of containers made from this image runs as, like C(USER) in a Dockerfile;
         V(name), V(uid), V(name:group) or V(uid:gid). Root when the image has none.
       - Names are looked up in the C(/etc/passwd) and C(/etc/group) of the container's root filesystem when the
         container is created (see O(dockerlite.core.dockerlite_container#module:user)); this module only records it.

@@ -906,4 +906,3 @@ class Store:
         except OSError as exc:
             raise DockerliteError('cannot create workdir %s in container %s: %s'
                                   % (workdir, name, exc.strerror or exc)) from None
-
