@@ -97,7 +97,8 @@ def image_defaults(image):
     """What a container takes from its image when it is created; kept in container.json."""
     return {'command': image.get('command') or list(DEFAULT_COMMAND), 'env': image.get('env') or {},
             'labels': image.get('labels') or {}, 'stop_signal': image.get('stop_signal') or 'SIGPWR',
-            'workdir': image.get('workdir'), 'user': image.get('user')}
+            # An OCI config writes "" for none.
+            'workdir': image.get('workdir') or None, 'user': image.get('user') or None}
 
 
 def desired_spec(given, defaults, current_spec=None):

@@ -14,7 +14,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.errors imp
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     normalize_user, normalize_workdir)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.commit import CommitManager
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager, image_defaults
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.exec import ExecManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import StackManager
@@ -348,3 +348,9 @@ def test_stack_members_take_them_too(host, src):
     assert 'lxc.init.uid = 65534' in config_lines(host, 'b')
     again = run(host, StackManager, 'dockerlite_stack', name='shop', parallel=1, containers=members)
     assert again['changed'] is False
+
+
+def test_empty_image_fields_mean_none():
+    """An OCI config writes "" for no user and no working directory."""
+    defaults = image_defaults({'workdir': '', 'user': ''})
+    assert (defaults['workdir'], defaults['user']) == (None, None)
