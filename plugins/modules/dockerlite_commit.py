@@ -13,7 +13,8 @@ description:
   - Takes a read-only btrfs snapshot of the container's root filesystem (in constant time, whatever its size) and records it as
     image O(image). The container keeps running.
   - The module is idempotent. Committing a container that has not been written to since its last commit to the same O(image)
-    (with the same O(command), O(env) and O(labels)) changes nothing. This compares btrfs generations, not files.
+    (with the same O(command), O(env), O(labels), O(workdir) and O(user)) changes nothing. This compares btrfs
+    generations, not files.
   - When O(image) already names another image, the tag moves to the new one; the previous image is deleted, or kept
     untagged if a container was created from it.
 extends_documentation_fragment:
@@ -46,6 +47,18 @@ options:
   labels:
     description: Labels of the new image, added to those of the container's image.
     type: dict
+  workdir:
+    description:
+      - Default working directory of the new image (an absolute path); the container's
+        O(dockerlite.core.dockerlite_container#module:workdir) (its own, or its image's) if not given, as with
+        C(docker commit).
+    type: str
+  user:
+    description:
+      - Default user of the new image (V(name), V(uid), V(name:group) or V(uid:gid)); the container's
+        O(dockerlite.core.dockerlite_container#module:user) (its own, or its image's) if not given, as with
+        C(docker commit).
+    type: str
 seealso:
   - module: dockerlite.core.dockerlite_container
   - module: dockerlite.core.dockerlite_image
@@ -102,6 +115,14 @@ image:
     env:
       description: Default environment for containers.
       type: dict
+    workdir:
+      description: Default working directory for containers, or V(null) (V(/)).
+      type: str
+      sample: /srv/app
+    user:
+      description: Default user for containers (V(name), V(uid), V(name:group) or V(uid:gid)), or V(null) (root).
+      type: str
+      sample: nobody
     read_only:
       description: Whether the subvolume is read-only.
       type: bool
@@ -134,6 +155,8 @@ def main():
             command=dict(type='raw'),
             env=dict(type='dict'),
             labels=dict(type='dict'),
+            workdir=dict(type='str'),
+            user=dict(type='str'),
         ),
         supports_check_mode=True,
     )

@@ -79,6 +79,29 @@ options:
       - Environment variables, added to the image's. Values may not contain control characters (newlines) or end in
         white space, because they are written as C(lxc.environment) lines.
     type: dict
+  workdir:
+    description:
+      - Directory PID 1 starts in, an absolute path in the container, like C(docker run --workdir). Default is the
+        image's O(dockerlite.core.dockerlite_image#module:workdir), else V(/).
+      - Created (owned by root, mode 0755) if it is missing when the container is created or its workdir changes, as
+        Docker does; a symbolic link on the way is not followed from the host, it is resolved inside the container.
+      - Changing it rewrites the container's config and restarts a running container, like O(command).
+    type: str
+  user:
+    description:
+      - User PID 1 runs as, like C(docker run --user) - V(name), V(uid), V(name:group) or V(uid:gid). Default is the
+        image's O(dockerlite.core.dockerlite_image#module:user), else root.
+      - Names are looked up in the container's C(/etc/passwd) and C(/etc/group) from the host, without following
+        symbolic links (a symbolic link there is refused, since it could name a host file; numeric V(uid:gid) needs
+        neither file). The lookup is done when the user is set or changes; RV(container.user_ids) shows its result.
+        A user found there gets its primary group and the groups that list it (as supplementary groups, in a
+        privileged container only), and its home as C(HOME); a numeric uid that is not there gets gid = uid, as in
+        M(dockerlite.core.dockerlite_exec).
+      - An unknown user or group fails the task, naming the value and the image or container. In an unprivileged
+        container the uid and gid must be mapped (below 65536).
+      - Also the default user of M(dockerlite.core.dockerlite_exec) in this container. Changing it rewrites the
+        container's config and restarts a running container, like O(command).
+    type: str
   mounts:
     description: Bind mounts from the host. The source must exist.
     type: list
@@ -412,6 +435,37 @@ container:
     env:
       description: Environment variables.
       type: dict
+    workdir:
+      description: The directory PID 1 starts in (C(lxc.init.cwd)), or V(null) for V(/).
+      type: str
+      sample: /srv/app
+    user:
+      description:
+        - The user PID 1 runs as, as given (V(name), V(uid), V(name:group) or V(uid:gid)), or V(null) for root.
+      type: str
+      sample: nobody
+    user_ids:
+      description:
+        - What the user was resolved to in the container's C(/etc/passwd) and C(/etc/group), or V(null) for root.
+      type: dict
+      sample: {uid: 65534, gid: 65534, groups: [65534], home: /home}
+      contains:
+        uid:
+          description: The uid of PID 1 (C(lxc.init.uid)).
+          type: int
+        gid:
+          description: The gid of PID 1 (C(lxc.init.gid)).
+          type: int
+        groups:
+          description:
+            - The supplementary groups (C(lxc.init.groups)), the primary group and the groups that list the user.
+            - An unprivileged container's PID 1 gets none of them (LXC 5.0 drops supplementary groups in a user
+              namespace); a privileged container's gets them all.
+          type: list
+          elements: int
+        home:
+          description: The user's home directory, given to PID 1 as C(HOME) unless its environment sets it.
+          type: str
     mounts:
       description: Bind mounts, in the order given.
       type: list

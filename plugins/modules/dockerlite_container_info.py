@@ -131,6 +131,37 @@ containers:
     env:
       description: Environment variables.
       type: dict
+    workdir:
+      description: The directory PID 1 starts in (C(lxc.init.cwd)), or V(null) for V(/).
+      type: str
+      sample: /srv/app
+    user:
+      description:
+        - The user PID 1 runs as, as given (V(name), V(uid), V(name:group) or V(uid:gid)), or V(null) for root.
+      type: str
+      sample: nobody
+    user_ids:
+      description:
+        - What the user was resolved to in the container's C(/etc/passwd) and C(/etc/group), or V(null) for root.
+      type: dict
+      sample: {uid: 65534, gid: 65534, groups: [65534], home: /home}
+      contains:
+        uid:
+          description: The uid of PID 1 (C(lxc.init.uid)).
+          type: int
+        gid:
+          description: The gid of PID 1 (C(lxc.init.gid)).
+          type: int
+        groups:
+          description:
+            - The supplementary groups (C(lxc.init.groups)), the primary group and the groups that list the user.
+            - An unprivileged container's PID 1 gets none of them (LXC 5.0 drops supplementary groups in a user
+              namespace); a privileged container's gets them all.
+          type: list
+          elements: int
+        home:
+          description: The user's home directory, given to PID 1 as C(HOME) unless its environment sets it.
+          type: str
     mounts:
       description: Bind mounts, in the order given.
       type: list

@@ -13,7 +13,8 @@ description:
   - Runs a program inside a running container through LXC attach, like C(docker exec), and returns its exit code and
     output the way M(ansible.builtin.command) does. A non-zero exit code fails the task.
   - The program runs in the container's namespaces and cgroup, with the container's capability bounding set and
-    seccomp profile, as root or O(user), in O(chdir), with a clean environment.
+    seccomp profile, as O(user), in O(chdir) (by default the container's user and working directory), with a clean
+    environment.
   - The task reports changed whenever the command runs, since the module cannot know what it did; O(creates) and
     O(removes), tested inside the container, make it idempotent.
 extends_documentation_fragment:
@@ -63,9 +64,12 @@ options:
         deprecation warning until dockerlite.core 1.0.0, which makes V(false) the default.
     type: bool
   chdir:
-    description: Directory in the container to run the command in.
+    description:
+      - Directory in the container to run the command in, like C(docker exec --workdir) (hence the alias).
+      - Default is the container's O(dockerlite.core.dockerlite_container#module:workdir) (its own or its image's),
+        else V(/).
     type: str
-    default: /
+    aliases: [workdir]
   env:
     description:
       - Environment variables for the command.
@@ -76,7 +80,9 @@ options:
     type: dict
   user:
     description:
-      - User to run the command as, V(name), V(uid), V(name:group) or V(uid:gid); root when not given.
+      - User to run the command as, V(name), V(uid), V(name:group) or V(uid:gid). Default is the container's
+        O(dockerlite.core.dockerlite_container#module:user) (its own or its image's), else root, as with
+        C(docker exec).
       - Names are looked up in the container's C(/etc/passwd) and C(/etc/group), read inside the container. A user
         found there gets its primary group and the groups that list it as a member; a numeric uid that is not there
         gets gid = uid unless a group is given.
@@ -230,7 +236,7 @@ def main():
             argv=dict(type='list', elements='str'),
             command=dict(type='raw'),
             shell=dict(type='bool'),
-            chdir=dict(type='str', default='/'),
+            chdir=dict(type='str', aliases=['workdir']),
             env=dict(type='dict'),
             user=dict(type='str'),
             stdin=dict(type='str'),

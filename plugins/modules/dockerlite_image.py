@@ -11,7 +11,7 @@ short_description: Build, pull, update and remove dockerlite images (read-only b
 version_added: 0.1.0
 description:
   - An image is a read-only btrfs subvolume holding a root filesystem, plus metadata (C(name:tag), parent, source,
-    default command and environment for containers, labels).
+    default command, environment, working directory and user for containers, labels).
   - Images can also be pulled from a registry, an OCI or Docker archive (C(docker save), C(podman save)) or an OCI
     layout directory (O(source=registry), V(oci-archive), V(docker-archive), V(oci-layout)). Each layer becomes a
     read-only subvolume under C(<root>/layers), a snapshot of the layer below it, keyed by its chain id, so images
@@ -22,8 +22,8 @@ description:
     by C(Cmd) is the default command, C(Env) the environment, C(Labels) the labels; C(WorkingDir), C(User),
     C(StopSignal) (V(SIGTERM) when the config names none) and C(ExposedPorts) are recorded in the image too.
   - With O(state=present) a missing image is built from O(source); an existing one is left as it is, except that
-    O(command), O(env) and O(labels), when given, are brought up to date in its metadata (the root filesystem is
-    never modified). O(force=true) rebuilds it.
+    O(command), O(env), O(labels), O(workdir) and O(user), when given, are brought up to date in its metadata (the
+    root filesystem is never modified). O(force=true) rebuilds it.
   - When a tag moves to a new image (O(force=true)), the previous image is deleted, or kept untagged if a container
     was created from it, like a dangling Docker image.
 extends_documentation_fragment:
@@ -145,6 +145,20 @@ options:
   labels:
     description: Free-form labels recorded with the image.
     type: dict
+  workdir:
+    description:
+      - Default working directory of the command of containers made from this image (an absolute path in the
+        container), like C(WORKDIR) in a Dockerfile. V(/) when the image has none.
+      - A container made from the image takes it unless it sets
+        O(dockerlite.core.dockerlite_container#module:workdir); changing it here does not change existing containers.
+    type: str
+  user:
+    description:
+      - Default user the command of containers made from this image runs as, like C(USER) in a Dockerfile;
+        V(name), V(uid), V(name:group) or V(uid:gid). Root when the image has none.
+      - Names are looked up in the C(/etc/passwd) and C(/etc/group) of the container's root filesystem when the
+        container is created (see O(dockerlite.core.dockerlite_container#module:user)); this module only records it.
+    type: str
   force:
     description:
       - With O(state=present), rebuild the image even if it exists (reports changed every time).
@@ -214,6 +228,12 @@ EXAMPLES = r'''
     name: app
     image: app:1.2
 
+- name: Give an image a default user and working directory (metadata only, no rebuild)
+  dockerlite.core.dockerlite_image:
+    name: busybox
+    user: nobody
+    workdir: /tmp
+
 - name: Remove an image
   dockerlite.core.dockerlite_image:
     name: busybox
@@ -259,6 +279,14 @@ image:
     env:
       description: Default environment for containers.
       type: dict
+    workdir:
+      description: Default working directory for containers, or V(null) (V(/)).
+      type: str
+      sample: /srv/app
+    user:
+      description: Default user for containers (V(name), V(uid), V(name:group) or V(uid:gid)), or V(null) (root).
+      type: str
+      sample: nobody
     read_only:
       description: Whether the subvolume is read-only (always true for an intact image).
       type: bool
@@ -334,6 +362,8 @@ def main():
             command=dict(type='raw'),
             env=dict(type='dict'),
             labels=dict(type='dict'),
+            workdir=dict(type='str'),
+            user=dict(type='str'),
             force=dict(type='bool', default=False),
         ),
         required_if=[('source', 'archive', ['path']), ('source', 'directory', ['path']),

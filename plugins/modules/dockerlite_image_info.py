@@ -92,6 +92,14 @@ images:
     env:
       description: Default environment for containers.
       type: dict
+    workdir:
+      description: Default working directory for containers, or V(null) (V(/)).
+      type: str
+      sample: /srv/app
+    user:
+      description: Default user for containers (V(name), V(uid), V(name:group) or V(uid:gid)), or V(null) (root).
+      type: str
+      sample: nobody
     read_only:
       description: Whether the subvolume is read-only (always true for an intact image).
       type: bool

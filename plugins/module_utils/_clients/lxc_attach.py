@@ -104,11 +104,13 @@ def _read_database(path):
             chunks.append(chunk)
     finally:
         os.close(fd)
-    entries = []
-    for line in b''.join(chunks).decode('utf-8', 'replace').split('\n'):
-        if line and not line.startswith('#'):
-            entries.append(line.split(':'))
-    return entries
+    return database_entries(b''.join(chunks))
+
+
+def database_entries(raw):
+    """The colon-separated fields of each entry of an /etc/passwd or /etc/group text (bytes)."""
+    return [line.split(':') for line in raw.decode('utf-8', 'replace').split('\n')
+            if line and not line.startswith('#')]
 
 
 def _number(text):

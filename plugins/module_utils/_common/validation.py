@@ -21,6 +21,8 @@ IMAGE_NAME_RE = re.compile(r'[a-z0-9][a-z0-9_.-]*')
 IMAGE_TAG_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
 CONTAINER_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 ENV_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+# One part of a user (``name`` or ``uid``, ``group`` or ``gid``), as useradd and Docker accept them.
+USER_PART_RE = re.compile(r'[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?')
 HOSTNAME_LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 # Name patterns are applied with fullmatch: "$" would also match before a final newline.
 # C0 controls but tab, and DEL: none of these may reach an LXC config line.
@@ -191,6 +193,38 @@ def _clean_abs_path(value, what):
     # normpath keeps a leading "//" (POSIX leaves its meaning open); here it is "/", so that
     # "//" is the root and "//x" the same target as "/x".
     return '/' + posixpath.normpath(value).lstrip('/')
+
+
+def normalize_workdir(value, what='workdir'):
+    """An absolute directory in the container (normalised), or None; it becomes lxc.init.cwd."""
+    if value is None:
+        return None
+    path = _clean_abs_path(value, what)
+    if path != path.strip():
+        raise ValidationError('%s %s must not begin or end with white space' % (what, _show(value)))
+    return path
+
+
+def parse_user(value, what='user'):
+    """``name``, ``uid``, ``name:group`` or ``uid:gid`` (mixed too) as (user, group), numbers as int."""
+    if value is None:
+        return None, None
+    text = str(value)
+    parts = text.split(':')
+    if len(parts) > 2 or not all(USER_PART_RE.fullmatch(part) for part in parts):
+        raise ValidationError('%s %s is invalid: use name, uid, name:group or uid:gid' % (what, _show(value)))
+    user, group = [int(part) if part.isdigit() else part for part in parts] + [None] * (2 - len(parts))
+    return user, group
+
+
+def normalize_user(value, what='user'):
+    """The ``user`` option as a checked string (``name``, ``uid``, ``name:group``, ``uid:gid``), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValidationError('%s %s must be a string such as nobody, 1000 or 1000:1000' % (what, _show(value)))
+    parse_user(value, what)
+    return str(value)
 
 
 def normalize_mounts(value):

@@ -10,7 +10,12 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.image im
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
-    image_ref, normalize_command, normalize_env, normalize_labels, validate_container_name)
+    image_ref, normalize_command, normalize_env, normalize_labels, normalize_user, normalize_workdir,
+    validate_container_name)
+
+
+# The options a commit records; the same values again (and no write) commit nothing.
+COMPARED_METADATA = ('command', 'env', 'labels', 'workdir', 'user')
 
 
 def compared(image, generation=None):
@@ -19,6 +24,7 @@ def compared(image, generation=None):
         return {'state': 'absent'}
     return {'state': 'present', 'name': image.get('name'), 'container': image.get('container'),
             'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {},
+            'workdir': image.get('workdir'), 'user': image.get('user'),
             'container_generation': generation if generation is not None else image.get('container_generation')}
 
 
@@ -30,7 +36,8 @@ class CommitManager(RetiresTag, Manager):
         name = validate_container_name(params['container'], 'container')
         ref = image_ref(params['image'])
         given = {'command': normalize_command(params['command']), 'env': normalize_env(params['env']),
-                 'labels': normalize_labels(params['labels'])}
+                 'labels': normalize_labels(params['labels']),
+                 'workdir': normalize_workdir(params.get('workdir')), 'user': normalize_user(params.get('user'))}
         return name, ref, given
 
     def plan(self, request):
@@ -49,6 +56,9 @@ class CommitManager(RetiresTag, Manager):
             'env': spec['env'] if given['env'] is None else given['env'],
             'labels': dict(defaults.get('labels') or {}, **(given['labels'] or {})),
             'stop_signal': defaults['stop_signal'],
+            # Like docker commit: the container's own (its image's unless it set them), unless given.
+            'workdir': given['workdir'] or spec.get('workdir'),
+            'user': given['user'] or spec.get('user'),
         }
         existing = self.store.find_image(ref)
         # The rootfs generation only moves when something is written to it (it is made
@@ -56,7 +66,7 @@ class CommitManager(RetiresTag, Manager):
         generation = self.store.container_generation(container['name'])
         up_to_date = (existing is not None and existing.get('container_id') == container['id']
                       and existing.get('container_generation') == generation
-                      and all(existing.get(key) == meta[key] for key in ('command', 'env', 'labels')))
+                      and all(existing.get(key) == meta[key] for key in COMPARED_METADATA))
         self.tracker.add('image', compared(existing), compared(meta, generation) if not up_to_date
                          else compared(existing))
         # Until it is committed the image has no id, rootfs or creation time to show.

@@ -19,9 +19,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils._store.network imp
     missing_bridge_error, normalize_network, resolve_network)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import ORPHANED, new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
-    image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, parse_cpus,
-    parse_disk_limit, parse_size, validate_container_name, validate_hostname, validate_pids_limit,
-    validate_stop_timeout, validate_timeout)
+    image_ref, normalize_capabilities, normalize_command, normalize_env, normalize_mounts, normalize_user,
+    normalize_workdir, parse_cpus, parse_disk_limit, parse_size, validate_container_name, validate_hostname,
+    validate_pids_limit, validate_stop_timeout, validate_timeout)
 
 STATES = ('present', 'started', 'stopped', 'restarted', 'frozen', 'absent')
 # dockerlite_container's options (the store's root aside); dockerlite_stack takes the same per container.
@@ -31,6 +31,8 @@ CONTAINER_OPTIONS = dict(
     state=dict(type='str', default='started', choices=list(STATES)),
     command=dict(type='raw'),
     env=dict(type='dict'),
+    workdir=dict(type='str'),
+    user=dict(type='str'),
     mounts=dict(type='list', elements='dict', options=dict(
         source=dict(type='path', required=True),
         target=dict(type='str', required=True),
@@ -65,9 +67,11 @@ COMMAND_STOP_SIGNAL = 'SIGTERM'
 DEFAULT_STOP_TIMEOUT = 10
 SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp'
 # Options compared between the task and the container; all live in the LXC config.
-SPEC_KEYS = ('command', 'env', 'mounts', 'hostname', 'memory', 'cpus', 'pids_limit', 'capabilities', 'cap_drop',
-             'autostart', 'privileged', 'isolated_idmap')
-SPEC_DEFAULTS = {'mounts': [], 'hostname': None, 'memory': None, 'cpus': None, 'pids_limit': None,
+SPEC_KEYS = ('command', 'env', 'workdir', 'user', 'mounts', 'hostname', 'memory', 'cpus', 'pids_limit',
+             'capabilities', 'cap_drop', 'autostart', 'privileged', 'isolated_idmap')
+# user_ids: what ``user`` was resolved to in the rootfs (None for root); see ContainerManager._identity.
+SPEC_DEFAULTS = {'workdir': None, 'user': None, 'user_ids': None, 'mounts': [], 'hostname': None, 'memory': None,
+                 'cpus': None, 'pids_limit': None,
                  'capabilities': [], 'cap_drop': [], 'autostart': False, 'privileged': False,
                  'isolated_idmap': False}
 # The network is in the spec too, but resolved by the manager (it allocates addresses),
@@ -92,7 +96,9 @@ STOP_WAIT_DEPRECATION = (
 def image_defaults(image):
     """What a container takes from its image when it is created; kept in container.json."""
     return {'command': image.get('command') or list(DEFAULT_COMMAND), 'env': image.get('env') or {},
-            'labels': image.get('labels') or {}, 'stop_signal': image.get('stop_signal') or 'SIGPWR'}
+            'labels': image.get('labels') or {}, 'stop_signal': image.get('stop_signal') or 'SIGPWR',
+            # An OCI config writes "" for none.
+            'workdir': image.get('workdir') or None, 'user': image.get('user') or None}
 
 
 def desired_spec(given, defaults, current_spec=None):
@@ -104,7 +110,8 @@ def desired_spec(given, defaults, current_spec=None):
     if current_spec:
         spec = dict(current_spec)
     else:
-        spec = dict(SPEC_DEFAULTS, command=defaults['command'], env=dict(defaults['env']))
+        spec = dict(SPEC_DEFAULTS, command=defaults['command'], env=dict(defaults['env']),
+                    workdir=defaults.get('workdir'), user=defaults.get('user'))
     for key in SPEC_KEYS:
         if given.get(key) is None:
             continue
@@ -212,6 +219,8 @@ class ContainerManager(Manager):
         given = {
             'command': normalize_command(params['command']),
             'env': normalize_env(params['env']),
+            'workdir': normalize_workdir(params.get('workdir')),
+            'user': normalize_user(params.get('user')),
             'mounts': normalize_mounts(params['mounts']),
             'hostname': validate_hostname(params['hostname']),
             'memory': parse_size(params['memory'], 'memory'),
@@ -343,6 +352,7 @@ class ContainerManager(Manager):
         spec['network'] = self._network(name, given.get('network'),
                                         current['spec']['network'] if current is not None and not recreate else None)
         idmap = self._idmap(name, spec, current['idmap'] if current is not None and not recreate else None)
+        self._identity(name, ref, spec, image, current if not recreate else None, idmap)
         self._check_runtime(name, spec)
         mount_kinds = self._mount_kinds(spec)
 
@@ -434,6 +444,32 @@ class ContainerManager(Manager):
         held = idmap_held(self.store.list_containers(), exclude=name)
         held.update({uid: holder for uid, holder in self.reserved_idmaps.items() if holder != name})
         return allocate_idmap(first, blocks, held, current)
+
+    # -- user and working directory ---------------------------------------
+
+    def _identity(self, name, ref, spec, image, current, idmap):
+        """Check the workdir and resolve the user into ``spec['user_ids']`` (None without a user).
+
+        Either may come from the image, where the task's checks did not see them. The user
+        is looked up in the rootfs the container is (or will be) made of when it is first
+        set or changes; an unchanged user keeps the ids it was resolved to.
+        """
+        where = 'image %s' % ref if image is not None else 'container %s' % name
+        spec['workdir'] = normalize_workdir(spec.get('workdir'), 'workdir (of %s)' % where)
+        spec['user'] = normalize_user(spec.get('user'), 'user (of %s)' % where)
+        if spec['user'] is None:
+            spec['user_ids'] = None
+            return
+        kept = current['spec'] if current is not None else {}
+        if kept.get('user') == spec['user'] and kept.get('user_ids'):
+            spec['user_ids'] = kept['user_ids']
+        else:
+            rootfs = image['rootfs'] if image is not None else self.store.container_paths(name)['rootfs']
+            spec['user_ids'] = self.store.resolve_user(rootfs, spec['user'], where)
+        ids = spec['user_ids']
+        if idmap and max(ids['uid'], ids['gid']) >= idmap['size']:
+            raise ValidationError('user %s of container %s is uid %d gid %d; an unprivileged container maps only ids '
+                                  '0 to %d' % (spec['user'], name, ids['uid'], ids['gid'], idmap['size'] - 1))
 
     def _check_bridge(self, network):
         """A container can only start when its bridge exists; refuse before anything is made."""

@@ -11,12 +11,11 @@ import re
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import NEXT_MAJOR, Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
-    normalize_command, validate_container_name, validate_timeout)
+    normalize_command, parse_user, validate_container_name, validate_timeout)
 
 SHELL = ['/bin/sh', '-c']
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 ENV_NAME_RE = re.compile(r'[^=\x00]+')
-USER_PART_RE = re.compile(r'[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?')
 
 
 IMPLICIT_SHELL_DEPRECATION = (
@@ -65,18 +64,6 @@ def normalize_exec_env(value):
     return env
 
 
-def parse_user(value):
-    """``name``, ``uid``, ``name:group`` or ``uid:gid`` (mixed too) as (user, group), numbers as int."""
-    if value is None:
-        return None, None
-    text = str(value)
-    parts = text.split(':')
-    if len(parts) > 2 or not all(USER_PART_RE.fullmatch(part) for part in parts):
-        raise ValidationError('user %r is invalid: use name, uid, name:group or uid:gid' % (value,))
-    user, group = [int(part) if part.isdigit() else part for part in parts] + [None] * (2 - len(parts))
-    return user, group
-
-
 def container_path(value, what, base):
     """An absolute, normalised path in the container; a relative one is taken from ``base``."""
     if value is None:
@@ -107,10 +94,12 @@ class ExecManager(Manager):
         argv, implicit_shell = exec_argv(params['argv'], params['command'], params['shell'])
         request = {'name': validate_container_name(params['container'], 'container'),
                    'argv': argv, 'env': normalize_exec_env(params['env'])}
-        request['chdir'] = chdir = container_path(params['chdir'], 'chdir', '/')
-        request['creates'] = container_path(params['creates'], 'creates', chdir)
-        request['removes'] = container_path(params['removes'], 'removes', chdir)
-        request['user'], request['group'] = parse_user(params['user'])
+        # Relative to the container's workdir when chdir is not given; checked here, resolved in plan().
+        request['chdir'] = container_path(params['chdir'], 'chdir', '/')
+        for key in ('creates', 'removes'):
+            container_path(params[key], key, '/')
+        parse_user(params['user'])
+        request['user'] = params['user']
         request['timeout'] = validate_timeout(params['timeout'])
         if implicit_shell:
             self.note_deprecation(IMPLICIT_SHELL_DEPRECATION, NEXT_MAJOR)
@@ -130,8 +119,17 @@ class ExecManager(Manager):
         return self.report()
 
     def plan(self, request):
-        """``exec`` unless creates/removes (tested inside the container, in check mode too) say it need not run."""
+        """``exec`` unless creates/removes (tested inside the container, in check mode too) say it need not run.
+
+        The user and directory default to the container's (its ``user`` and ``workdir``), as with docker exec.
+        """
         name, state = request['name'], request['state']
+        spec = request['container']['spec']
+        chdir = request['chdir'] or spec.get('workdir') or '/'
+        request = dict(request, chdir=chdir, creates=container_path(self.params['creates'], 'creates', chdir),
+                       removes=container_path(self.params['removes'], 'removes', chdir))
+        request['user'], request['group'] = parse_user(request['user'] if request['user'] is not None
+                                                       else spec.get('user'))
         if state != 'running':
             raise DockerliteError('container %s is %s; dockerlite_exec needs it running (dockerlite_container '
                                   'state: started)' % (name, state), state=state)

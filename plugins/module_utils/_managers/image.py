@@ -14,13 +14,13 @@ from ansible_collections.dockerlite.core.plugins.module_utils._managers.stream i
 from ansible_collections.dockerlite.core.plugins.module_utils._store.rootfs import build_rootfs
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
-    image_ref, normalize_command, normalize_env, normalize_labels)
+    image_ref, normalize_command, normalize_env, normalize_labels, normalize_user, normalize_workdir)
 
 # The signal LXC sends PID 1 to halt: busybox init halts on SIGUSR1, systemd and
 # sysvinit on SIGPWR (LXC's default).
 STOP_SIGNALS = {'busybox': 'SIGUSR1'}
 DEFAULT_STOP_SIGNAL = 'SIGPWR'
-METADATA_KEYS = ('command', 'env', 'labels')
+METADATA_KEYS = ('command', 'env', 'labels', 'workdir', 'user')
 
 
 def build_inputs(params, source):
@@ -49,6 +49,7 @@ def image_view(store, image):
         'name': image.get('name'), 'id': image.get('id'), 'rootfs': image.get('rootfs'),
         'parent': image.get('parent'), 'source': image.get('source'), 'created': image.get('created'),
         'labels': image.get('labels') or {}, 'command': image.get('command'), 'env': image.get('env') or {},
+        'workdir': image.get('workdir'), 'user': image.get('user'),
         'read_only': store.image_is_read_only(image) if image.get('rootfs') else True,
         # The rootfs's name across stores (see Store.image_origin); None until the image exists.
         'origin': store.image_origin(image['id']) if image.get('rootfs') else None,
@@ -65,7 +66,8 @@ def compared(image):
     if not image:
         return {'state': 'absent'}
     shown = {'state': 'present', 'name': image.get('name'), 'source': image.get('source'),
-             'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {}}
+             'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {},
+             'workdir': image.get('workdir'), 'user': image.get('user')}
     if image.get('oci'):
         # Where it was pulled from, and what the source served then (what pull: always compares).
         shown.update(reference=image['oci'].get('reference'), digest=image['oci'].get('index_digest'))
@@ -104,7 +106,9 @@ class ImageManager(RetiresTag, PullsImages, ReceivesStream, Manager):
             pull_request(params, ref)  # a bad pull option fails here, before the store is touched
         return ref, {'command': normalize_command(params['command']),
                      'env': normalize_env(params['env']),
-                     'labels': normalize_labels(params['labels'])}
+                     'labels': normalize_labels(params['labels']),
+                     'workdir': normalize_workdir(params.get('workdir')),
+                     'user': normalize_user(params.get('user'))}
 
     def plan(self, request):
         ref, given = request
@@ -169,6 +173,7 @@ class ImageManager(RetiresTag, PullsImages, ReceivesStream, Manager):
         meta = {
             'id': new_id(), 'name': ref, 'parent': None, 'source': source, 'build': inputs, 'created': utc_now(),
             'command': given['command'], 'env': given['env'] or {}, 'labels': given['labels'] or {},
+            'workdir': given['workdir'], 'user': given['user'],
             'stop_signal': STOP_SIGNALS.get(source, DEFAULT_STOP_SIGNAL),
         }
         if current:

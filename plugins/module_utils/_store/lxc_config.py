@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import CONTAINER_INTERFACE, hwaddr_for
-from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import KNOWN_CAPABILITIES
+from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import CONTROL_RE, KNOWN_CAPABILITIES
 
 # Docker's default bounding set (CapBnd 00000000a80425fb), kept with lxc.cap.keep so that a
 # capability a newer kernel adds is never granted by default; ``capabilities`` adds to it,
@@ -107,6 +107,29 @@ def idmap_lines(idmap):
             'lxc.idmap = g 0 %d %d' % (idmap['gid'], idmap['size'])]
 
 
+def init_identity_lines(spec):
+    """The working directory, uid, gid and groups of PID 1 (nothing when the spec sets neither).
+
+    LXC applies them to the command of ``start`` and of ``lxc-execute`` alike. It sets
+    lxc.init.groups only in a container without an id map; in a user namespace it drops
+    every supplementary group. Like Docker, PID 1 gets the user's home as HOME unless
+    ``env`` sets it.
+    """
+    lines = []
+    if spec.get('workdir'):
+        lines.append('lxc.init.cwd = %s' % spec['workdir'])
+    ids = spec.get('user_ids')
+    if ids:
+        lines.append('lxc.init.uid = %d' % ids['uid'])
+        lines.append('lxc.init.gid = %d' % ids['gid'])
+        if ids.get('groups'):
+            lines.append('lxc.init.groups = %s' % ','.join('%d' % gid for gid in ids['groups']))
+        home = ids.get('home')
+        if home and 'HOME' not in (spec.get('env') or {}) and not CONTROL_RE.search(home):
+            lines.append('lxc.environment = HOME=%s' % home)
+    return lines
+
+
 def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mount_kinds=None, etc_files=None,
                   idmap=None):
     """Return the LXC config text for container ``name``.
@@ -164,6 +187,7 @@ def render_config(name, spec, rootfs, log_file, layout, seccomp_profile=None, mo
         lines.append('%s = %d' % (_cgroup_key(layout, 'pids', 'pids.max', 'pids.max'), spec['pids_limit']))
     for key in sorted(spec.get('env') or {}):
         lines.append('lxc.environment = %s=%s' % (key, spec['env'][key]))
+    lines.extend(init_identity_lines(spec))
     for source, target in etc_files or ():
         lines.append('lxc.mount.entry = %s %s none bind,create=file 0 0' % (
             escape_mount_path(source), escape_mount_path(target.lstrip('/'))))

@@ -34,7 +34,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc impor
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import cgroup_layout
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import (
     ImageNotFoundError, Platform, RegistryAccess)
-from ansible_collections.dockerlite.core.plugins.module_utils._store import image_stream, oci, oci_export, permissions
+from ansible_collections.dockerlite.core.plugins.module_utils._store import identity, image_stream, oci, oci_export, permissions
 from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import stream_changes
 from ansible_collections.dockerlite.core.plugins.module_utils._store.layers import apply_layer
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
@@ -164,6 +164,7 @@ IMAGE_FIELDS = {
     'labels': (NONE_OR[DICT], False), 'stop_signal': (NONE_OR[STR], False), 'build': (NONE_OR[DICT], False),
     'container': (NONE_OR[STR], False), 'container_id': (NONE_OR[STR], False),
     'container_generation': (NONE_OR[INT], False), 'received': (NONE_OR[DICT], False),
+    'workdir': (NONE_OR[STR], False), 'user': (NONE_OR[STR], False),
 }
 # What an image pulled from a registry or an archive adds (docs/design.md, "Image metadata of OCI images").
 OCI_IMAGE_FIELDS = {
@@ -178,9 +179,11 @@ CONTAINER_FIELDS = {
     'image_defaults': (DICT, True), 'created': (STR, True), 'spec': (DICT, True),
 }
 IMAGE_DEFAULTS_FIELDS = {'command': (LIST, True), 'env': (DICT, True), 'labels': (NONE_OR[DICT], False),
-                         'stop_signal': (STR, True)}
+                         'stop_signal': (STR, True), 'workdir': (NONE_OR[STR], False),
+                         'user': (NONE_OR[STR], False)}
 SPEC_FIELDS = {'command': (LIST, True), 'env': (DICT, True), 'stop_signal': (STR, True),
-               'network': (NONE_OR[DICT], False), 'mounts': (NONE_OR[LIST], False)}
+               'network': (NONE_OR[DICT], False), 'mounts': (NONE_OR[LIST], False),
+               'workdir': (NONE_OR[STR], False), 'user': (NONE_OR[STR], False), 'user_ids': (NONE_OR[DICT], False)}
 
 
 def check_fields(data, fields, path, where=''):
@@ -718,7 +721,8 @@ class Store:
             raise DockerliteError('container %s: %s' % (meta.get('name'), exc)) from exc
 
     def _write_container_files(self, directory, meta, config_text, files, staged=False):
-        """The generated files (readable by the container, which bind-mounts them), config, then metadata.
+        """The generated files (readable by the container, which bind-mounts them), the working directory,
+        config, then metadata.
 
         In a ``staged`` directory (a new container, renamed into place afterwards) each file is
         written once and fsynced (``write_new``); in place, each replaces the old one atomically.
@@ -730,6 +734,8 @@ class Store:
             else:
                 write_atomic(path, text, self.tmp_dir, mode)
 
+        if meta['spec'].get('workdir'):
+            self._make_workdir(meta['name'], os.path.join(directory, 'rootfs'), meta['spec']['workdir'])
         for filename, text in sorted((files or {}).items()):
             write(filename, text, permissions.wanted(('containers', meta['name'], filename), 'file')[0])
         write('config', config_text)
@@ -1467,3 +1473,20 @@ class Store:
             return None
         return {'image': header['image']['id'], 'origin': header['origin'],
                 'parent': header['parent']['id'] if header['parent'] else None}
+
+    # -- user and working directory ---------------------------------------
+
+    @staticmethod
+    def resolve_user(rootfs, user, where):
+        """{uid, gid, groups, home} of ``user`` looked up in ``rootfs`` (an image's or container's) without
+        following a symbolic link out of it; DockerliteError naming ``user`` and ``where`` otherwise."""
+        return identity.resolve_user(rootfs, user, where)
+
+    def _make_workdir(self, name, rootfs, workdir):
+        """Create ``workdir`` in a container's rootfs if it is missing (LXC will not start without it)."""
+        self._require_lock()
+        try:
+            identity.ensure_workdir(rootfs, workdir)
+        except OSError as exc:
+            raise DockerliteError('cannot create workdir %s in container %s: %s'
+                                  % (workdir, name, exc.strerror or exc)) from None

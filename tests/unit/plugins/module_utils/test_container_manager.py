@@ -104,10 +104,10 @@ def given(**options):
 
 @pytest.mark.parametrize('image, expected', [
     (BUSYBOX_IMAGE, {'command': ['/sbin/init'], 'env': {'PATH': '/bin:/sbin', 'LANG': 'C'}, 'labels': {'a': 'b'},
-                     'stop_signal': 'SIGUSR1'}),
-    ({'command': ['/bin/sh'], 'env': None, 'labels': None, 'stop_signal': None},
-     {'command': ['/bin/sh'], 'env': {}, 'labels': {}, 'stop_signal': 'SIGPWR'}),
-    ({}, {'command': ['/sbin/init'], 'env': {}, 'labels': {}, 'stop_signal': 'SIGPWR'}),
+                     'stop_signal': 'SIGUSR1', 'workdir': None, 'user': None}),
+    ({'command': ['/bin/sh'], 'env': None, 'labels': None, 'stop_signal': None, 'workdir': '/srv', 'user': 'app'},
+     {'command': ['/bin/sh'], 'env': {}, 'labels': {}, 'stop_signal': 'SIGPWR', 'workdir': '/srv', 'user': 'app'}),
+    ({}, {'command': ['/sbin/init'], 'env': {}, 'labels': {}, 'stop_signal': 'SIGPWR', 'workdir': None, 'user': None}),
 ])
 def test_image_defaults(image, expected):
     assert image_defaults(image) == expected
@@ -149,9 +149,20 @@ def test_given_options_replace_the_defaults():
     options = {'command': ['sleep', '1'], 'mounts': [{'source': '/a', 'target': '/b', 'read_only': True}],
                'hostname': 'h', 'memory': 1 << 20, 'cpus': 0.5, 'pids_limit': 10, 'capabilities': ['sys_time'],
                'cap_drop': ['mknod'], 'autostart': True, 'privileged': True, 'isolated_idmap': False,
-               'disk_limit': 1 << 30}
-    spec = desired_spec(given(**options), image_defaults(BUSYBOX_IMAGE))
-    assert spec == dict(options, env={'PATH': '/bin:/sbin', 'LANG': 'C'}, stop_signal='SIGTERM')
+               'disk_limit': 1 << 30, 'workdir': '/tmp', 'user': 'nobody'}
+    spec = desired_spec(given(**options), image_defaults(dict(BUSYBOX_IMAGE, workdir='/srv', user='app')))
+    assert spec == dict(options, env={'PATH': '/bin:/sbin', 'LANG': 'C'}, stop_signal='SIGTERM', user_ids=None)
+
+
+def test_new_container_takes_the_images_workdir_and_user():
+    spec = desired_spec(given(), image_defaults(dict(BUSYBOX_IMAGE, workdir='/srv', user='app')))
+    assert (spec['workdir'], spec['user']) == ('/srv', 'app')
+
+
+def test_unset_workdir_and_user_keep_the_containers():
+    current = dict(current_spec(), workdir='/w', user='1:2', user_ids={'uid': 1, 'gid': 2, 'groups': [2], 'home': '/'})
+    spec = desired_spec(given(), image_defaults(dict(BUSYBOX_IMAGE, workdir='/srv', user='app')), current)
+    assert (spec['workdir'], spec['user'], spec['user_ids']['uid']) == ('/w', '1:2', 1)
 
 
 def current_spec():
