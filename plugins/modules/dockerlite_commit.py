@@ -126,6 +126,12 @@ image:
     read_only:
       description: Whether the subvolume is read-only.
       type: bool
+    origin:
+      description:
+        - The name of the image's rootfs across stores, the uuid of the btrfs subvolume it was first made as (its
+          received uuid when it came from another store as an image stream). Two stores hold the same image when
+          they hold the same id with the same origin; V(null) for an image not made yet (check mode).
+      type: str
 actions:
   description: What the task did (or would do in check mode), such as V(commit), V(remove_previous),
     V(untag_previous).
