@@ -35,7 +35,8 @@ options:
     type: str
     required: true
   path:
-    description: The archive file to write, on the managed host; its directory must exist. It cannot hold V(:).
+    description: The archive file to write, on the managed host; its directory must exist. It cannot hold V(:) (but for
+      O(format=btrfs-stream)).
     type: path
     required: true
   format:

@@ -68,7 +68,7 @@ declare -A WEIGHT=(
     [dockerlite_stack]=47 [inventory_dockerlite]=27 [lifecycle]=38 [lxc_monitor_death]=24 [network]=130
     [oci_interop]=150 [oci_layers]=60 [playbook_fleet]=109 [role_btrfs_volume]=112 [role_network]=138 [role_prerequisites]=44
     [security]=77 [store_permissions]=31 [store_recovery]=46
-    [oci_pull]=90
+    [oci_pull]=90 [image_stream]=60
 )
 jobs=${DLT_JOBS:-1}
 if ((jobs > 1 && ${#targets[@]} > 1)); then

@@ -32,10 +32,11 @@ def push_reference(value):
     return 'docker://' + ref
 
 
-def check_archive_path(path):
-    """``path`` made absolute, if it can be written as an archive or stream file; ValidationError otherwise."""
+def check_archive_path(path, skopeo=True):
+    """``path`` made absolute, if it can be written as an archive (``skopeo``: named in a skopeo reference,
+    which cannot hold ``:``) or stream file; ValidationError otherwise."""
     path = os.path.abspath(path)
-    if ':' in path:
+    if skopeo and ':' in path:
         raise ValidationError('path %s contains ":", which an archive reference cannot hold' % path)
     if not os.path.isdir(os.path.dirname(path)):
         raise ValidationError('path %s: directory %s does not exist' % (path, os.path.dirname(path)))

@@ -20,7 +20,7 @@ class StreamExportManager(Manager):
 
     def validate(self):
         params = self.params
-        return params['name'], params['parent'], check_archive_path(params['path']), params['force']
+        return params['name'], params['parent'], check_archive_path(params['path'], skopeo=False), params['force']
 
     def plan(self, request):
         name, parent_name, self.path, force = request
