@@ -61,7 +61,7 @@ options:
         archive file at O(path); V(oci-layout) imports it from the OCI layout directory at O(path). See O(pull) for
         when an existing image is pulled again.
       - V(stream) imports the image stream file at O(path) that M(dockerlite.core.dockerlite_image_export) wrote with
-        O(dockerlite.core.dockerlite_image_export#module:format=btrfs-stream) on another host (or store): a btrfs send
+        O(dockerlite.core.dockerlite_image_export#module:format=btrfs-stream) on another host (or store), a btrfs send
         stream, full or incremental from a parent image this store must hold. The image keeps its id; when the store
         holds it already nothing is received (at most it is tagged O(name)). A truncated or corrupt stream, or one whose
         parent is missing, is refused and leaves nothing.

@@ -17,7 +17,7 @@ description:
   - Idempotent, when O(path) already holds an archive of this image (the same manifest digest in an OCI archive's
     C(index.json), the same config digest in a Docker archive's C(manifest.json)), nothing is written.
   - With O(format=btrfs-stream) it writes an image stream instead, for M(dockerlite.core.dockerlite_image) with
-    O(dockerlite.core.dockerlite_image#module:source=stream) on another host: the image's rootfs as a btrfs send stream,
+    O(dockerlite.core.dockerlite_image#module:source=stream) on another host, with the image's rootfs as a btrfs send stream,
     incremental from O(parent) when given (then the receiving store must hold O(parent), received from this one or from
     the same origin), framed with the image's metadata, a length and a sha256. Idempotent when O(path) holds the
     stream of this image from this parent already. The P(dockerlite.core.ship_plan#filter) filter and the

@@ -1427,10 +1427,10 @@ class Store:
         meta, origin = header['image'], header['origin']
         existing = self.get_image(meta['id'])
         if existing is not None:
-            if self.image_origin(meta['id']) != origin:
+            held = self.image_origin(meta['id'])
+            if held != origin:
                 raise DockerliteError('image stream %s: image %s exists in %s with another origin (%s, the stream '
-                                      'has %s); remove it first' % (path, meta['id'], self.root,
-                                                                     self.image_origin(meta['id']), origin))
+                                      'has %s); remove it first' % (path, meta['id'], self.root, held, origin))
             return existing, False
         parent = header['parent']
         if parent is not None:

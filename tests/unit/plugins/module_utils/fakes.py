@@ -195,8 +195,8 @@ class FakeBtrfs:
     def subvolume_uuids(self, path):
         if not self.is_subvolume(path):
             raise AssertionError('subvolume uuids of %s, which is not a subvolume' % path)
-        return dict(self._uuids.setdefault(_inode(path), {'uuid': os.urandom(16).hex(), 'parent_uuid': None,
-                                                            'received_uuid': None}))
+        fresh = {'uuid': os.urandom(16).hex(), 'parent_uuid': None, 'received_uuid': None}
+        return dict(self._uuids.setdefault(_inode(path), fresh))
 
     def send_to(self, subvolume, write, parent=None, timeout=3600):
         """A stand-in for a send stream: a JSON line (name, origins) and a tar of the whole tree."""
