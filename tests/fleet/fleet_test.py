@@ -151,6 +151,7 @@ class Fleet:
             run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'dockerlite test fleet',
                  '-f', os.path.join(self.tmp, name)])
         shutil.copy(os.path.join(self.tmp, 'client_key.pub'), os.path.join(self.tmp, 'authorized_keys'))
+        os.mkdir(os.path.join(self.tmp, 'cp'), 0o700)
         for i, host in enumerate(self.hosts):
             ns, veth = self.ns(i), self.veth(i)
             run(['ip', 'netns', 'add', ns])
@@ -220,11 +221,17 @@ class Fleet:
             'ansible_user': 'root',
             'ansible_connection': 'ssh',
             'ansible_ssh_private_key_file': os.path.join(self.tmp, 'client_key'),
-            # No connection sharing, so that no ssh master outlives the test.
-            'ansible_ssh_args': ('-o ControlMaster=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
-                                 '-o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=10'),
+            # Connection sharing as Ansible does by default, with the masters' sockets here:
+            # teardown ends the masters (ssh -O exit, then by pid).
+            'ansible_ssh_args': ('-o ControlMaster=auto -o ControlPersist=120s -o ControlPath=%s/cp/%%h '
+                                 '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+                                 '-o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=10' % self.tmp),
             'ansible_pipelining': True,
             'ansible_python_interpreter': '/usr/bin/python3',
+            # The test hosts share this machine's packages and /etc/subuid: checking them from
+            # 20 hosts at once is the same check 20 times, and racy (dpkg lock, one file).
+            'dockerlite_prerequisites_install': False,
+            'dockerlite_prerequisites_subids': False,
             'dockerlite_volume_size': '%dM' % max(300, 4 * self.args.containers + 200),
             'dockerlite_images': [{'name': 'app:v1', 'source': 'busybox', 'env': {'APP_VERSION': '1'}}],
             'dockerlite_containers': [
@@ -384,10 +391,12 @@ class Fleet:
                 except (OSError, IndexError, ValueError):
                     continue
                 children.setdefault(ppid, []).append(int(pid))
-        total = 0
+        rss = pss = 0
         for pid in monitors.values():
-            total += rss_kib(pid) + sum(rss_kib(child) for child in children.get(pid, []))
-        return total, len(monitors)
+            for one in [pid] + children.get(pid, []):
+                rss += rss_kib(one)
+                pss += pss_kib(one)
+        return rss, pss, len(monitors)
 
     def container_images(self, host):
         """{name: image} of the host's containers, from their records."""
@@ -402,8 +411,28 @@ class Fleet:
         return out
 
     # -- tear down ----
+    def ssh_masters(self):
+        """Pids of the controller's ssh connection masters of this fleet (their ControlPath is here)."""
+        out = []
+        marker = ('%s/cp/' % self.tmp).encode()  # in its argv, or its title once it runs as a master
+        for pid in os.listdir('/proc'):
+            if pid.isdigit():
+                try:
+                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                        cmd = f.read()
+                except OSError:
+                    continue
+                if cmd.startswith(b'ssh') and marker in cmd and int(pid) != os.getpid():
+                    out.append(int(pid))
+        return out
+
     def teardown(self):
         problems = []
+        for pid in self.ssh_masters():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         for i in range(len(self.hosts)):
             if i < len(self.made['netns']):
                 self.kill_sshd(i)
@@ -454,6 +483,9 @@ class Fleet:
         for pid in self.sshd_pids.values():
             if os.path.exists('/proc/%d' % pid):
                 problems.append('sshd %d left' % pid)
+        time.sleep(0.5)
+        if self.ssh_masters():
+            problems.append('ssh masters left: %s' % self.ssh_masters())
         return problems
 
 
@@ -479,6 +511,18 @@ def slowest(result, count=3):
             if span.get('start') and span.get('end'):
                 durations.append((seconds(span['end']) - seconds(span['start']), task['task']['name']))
     return ', '.join('%s %.1f' % (name, secs) for secs, name in sorted(durations, reverse=True)[:count])
+
+
+def pss_kib(pid):
+    """Proportional set size: shared pages divided among their users."""
+    try:
+        with open('/proc/%d/smaps_rollup' % pid) as f:
+            for line in f:
+                if line.startswith('Pss:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def stats_of(result, host):
@@ -536,8 +580,9 @@ def test_fleet(fleet, report):
     report['floor'] = floor['elapsed']
     report['tasks'] = tasks
 
-    total, count = fleet.memory()
+    total, pss, count = fleet.memory()
     report['rss_kib'] = total
+    report['pss_kib'] = pss
     report['containers'] = count
 
 
@@ -593,8 +638,10 @@ def print_report(args, report):
                                       'rolling2': 'rolling update (rest of fleet)',
                                       'rolling3': 'rolling update (no change)'}[key], report[key]))
     if report.get('containers'):
-        print('  memory: %d containers, LXC monitors + PID 1s: %.1f MiB total, %.0f KiB per container' % (
-            report['containers'], report['rss_kib'] / 1024.0, report['rss_kib'] / report['containers']))
+        print('  memory, %d containers, LXC monitors + PID 1s: RSS %.1f MiB total, %.0f KiB per container; '
+              'PSS (shared pages divided) %.1f MiB, %.0f KiB per container' % (
+                  report['containers'], report['rss_kib'] / 1024.0, report['rss_kib'] / report['containers'],
+                  report['pss_kib'] / 1024.0, report['pss_kib'] / report['containers']))
     if floor:
         print('  targets: rerun <= 2 x floor: %s; first run <= 4 x floor: %s' % (
             'yes' if report['rerun'] <= 2 * floor else 'NO', 'yes' if report['first'] <= 4 * floor else 'NO'))
