@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
@@ -61,7 +61,7 @@ class TestFailure(Exception):
 
 
 def run(argv, check=True, **kwargs):
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False, **kwargs)
     if check and proc.returncode != 0:
         raise TestFailure('%s: rc=%d %s' % (' '.join(argv), proc.returncode, proc.stderr.strip()))
     return proc
@@ -655,7 +655,7 @@ def print_report(args, report):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--hosts', type=int, default=4)
     parser.add_argument('--containers', type=int, default=10)
     parser.add_argument('--forks', type=int, default=10)
