@@ -14,7 +14,7 @@ VENV_STAMP := $(VENV)/.requirements-installed
 export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: all test venv collection sanity lint units integration integration-216 venv-216 units-216 sanity-216 \
-	readme-test clean
+	readme-test clean fleet-test
 
 all: test
 
@@ -161,3 +161,18 @@ bench:
 	$(MAKE) bench-venv
 	$(MAKE) collection
 	$(VENV)/bin/python bench/bench.py --build $(BUILD) --output $(CURDIR)/bench/output
+
+# The test fleet, as root: FLEET_HOSTS hosts, each a network namespace with its own sshd
+# and loopback store, FLEET_CONTAINERS containers each, through playbooks/fleet.yml with
+# --forks FLEET_FORKS; one host is broken mid-run and repaired; prints the first run, the
+# unchanged rerun and the floor (a no-op play of as many tasks) side by side, and the
+# containers' memory. See tests/fleet/fleet_test.py. A small version runs in `make test`
+# (the fleet_small integration target).
+FLEET_HOSTS ?= 20
+FLEET_CONTAINERS ?= 50
+FLEET_FORKS ?= 10
+fleet-test:
+	$(MAKE) venv
+	$(MAKE) collection
+	VENV=$(VENV) BUILD=$(BUILD) /usr/bin/python3 tests/fleet/fleet_test.py --hosts $(FLEET_HOSTS) \
+		--containers $(FLEET_CONTAINERS) --forks $(FLEET_FORKS) $(FLEET_ARGS)

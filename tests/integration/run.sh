@@ -66,7 +66,8 @@ declare -A WEIGHT=(
     [connection_dockerlite]=40 [disk_quota]=42 [dockerlite_commit]=37 [dockerlite_container]=127
     [dockerlite_container_info]=35 [dockerlite_exec]=37 [dockerlite_image]=68 [dockerlite_image_info]=23
     [dockerlite_stack]=47 [inventory_dockerlite]=27 [lifecycle]=38 [lxc_monitor_death]=24 [network]=130
-    [oci_interop]=150 [oci_layers]=60 [playbook_fleet]=109 [role_btrfs_volume]=112 [role_network]=138 [role_prerequisites]=44
+    [fleet_small]=300 [oci_interop]=150 [oci_layers]=60 [playbook_fleet]=109 [role_btrfs_volume]=112 [role_network]=138
+    [role_prerequisites]=44
     [security]=77 [store_permissions]=31 [store_recovery]=46
     [oci_pull]=90 [image_stream]=60
 )

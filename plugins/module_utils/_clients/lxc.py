@@ -119,7 +119,16 @@ class LxcClient:
     def _orphan(self, name):
         """The record of the container's init if its LXC monitor died leaving it or its cgroups, else None."""
         record = InitRecord.load(record_path(self.lxcpath, name))
-        return record if orphan_of(record) else None
+        if not orphan_of(record):
+            return None
+        monitor = record.live_monitor(self.lxcpath, name)
+        if monitor:
+            # Not an orphan: never kill it. Its monitor lives in another network namespace.
+            raise DockerliteError(
+                'container %s runs (init pid %d) under its LXC monitor (pid %d), which cannot be reached from this '
+                'network namespace: LXC\'s command socket belongs to the namespace the container was started from. '
+                'Manage it from that namespace (the same connection to the host)' % (name, record.pid, monitor))
+        return record
 
     def _refuse_orphan(self, name):
         """Never start a second instance on the rootfs, address and MAC of an orphan."""

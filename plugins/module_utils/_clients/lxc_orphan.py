@@ -144,6 +144,23 @@ class InitRecord:
             return False
         return start_time == self.start_time and state not in ('Z', 'X')
 
+    def live_monitor(self, lxcpath, name, proc='/proc'):
+        """The pid of the LXC monitor of container ``name`` in ``lxcpath`` if it is still the live init's parent.
+
+        Then the container is not an orphan, though LXC may call it stopped: its monitor's command socket is an
+        abstract unix socket, which only processes of the monitor's network namespace can reach.
+        """
+        if not self.alive(proc):
+            return None
+        try:
+            parent, _state, _start = parse_stat(_read('%s/%d/stat' % (proc, self.pid)))
+            with open('%s/%d/cmdline' % (proc, parent), 'rb') as handle:
+                cmdline = handle.read()
+        except (OSError, ValueError, IndexError):
+            return None
+        title = cmdline.replace(b'\0', b' ').decode('utf-8', 'replace').strip()
+        return parent if title == '[lxc monitor] %s %s' % (lxcpath, name) else None
+
     def leftovers(self, mounts):
         """The recorded cgroup directories that are still there and hold no process.
 

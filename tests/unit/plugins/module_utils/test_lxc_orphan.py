@@ -152,3 +152,30 @@ def test_an_orphan_is_killed_first_whatever_the_state(host, state, actions, fina
 def test_an_orphan_with_a_new_config_is_reconfigured_after_the_kill(host):
     result = run_manager(host, ContainerManager, 'dockerlite_container', name='web', memory='64m')
     assert result['actions'] == ['kill_orphan', 'update_config', 'start']
+
+
+def _fake_proc(tmp_path, init_pid, parent, start_time, parent_cmdline):
+    proc = tmp_path / 'proc'
+    (proc / str(init_pid)).mkdir(parents=True)
+    (proc / str(init_pid) / 'stat').write_text('%d (sleep) S %d %s %d 0\n' % (
+        init_pid, parent, ' '.join(['0'] * 17), start_time))
+    (proc / str(parent)).mkdir()
+    (proc / str(parent) / 'cmdline').write_bytes(parent_cmdline)
+    return str(proc)
+
+
+@pytest.mark.parametrize('cmdline, expected', [
+    (b'[lxc monitor] /srv/store/containers box\0', 4242),
+    (b'[lxc monitor] /srv/store/containers box', 4242),
+    (b'[lxc monitor] /srv/other/containers box\0', None),
+    (b'[lxc monitor] /srv/store/containers box2\0', None),
+    (b'/sbin/init\0', None),
+])
+def test_a_live_init_under_its_own_monitor_is_no_orphan(tmp_path, cmdline, expected):
+    # The monitor lives (it may only be out of reach, in another network namespace): never kill that container.
+    proc = _fake_proc(tmp_path, 100, 4242, 777, cmdline)
+    boot_id = open(lxc_orphan.BOOT_ID).read().strip()
+    record = InitRecord(100, 777, boot_id, [], [])
+    assert record.alive(proc)
+    assert record.live_monitor('/srv/store/containers', 'box', proc) == expected
+    assert InitRecord(100, 778, boot_id, [], []).live_monitor('/srv/store/containers', 'box', proc) is None
