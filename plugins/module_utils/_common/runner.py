@@ -14,7 +14,6 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.errors imp
 )
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LxcClient
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
-from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import SkopeoClient
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
 
 DEFAULT_ROOT = '/var/lib/dockerlite'
@@ -32,9 +31,10 @@ def argument_spec(**options):
     return spec
 
 
-def open_store(root):
-    return Store(root, BtrfsClient(), lxc_factory=LxcClient, attach_factory=AttachClient,
-                 registry_factory=SkopeoClient)
+def open_store(root, store_class=None):
+    """The store at ``root`` with the host's clients: a ``Store``, or the manager's ``store_class``
+    (``ImageStore`` for the modules that move images, which brings the registry client)."""
+    return (store_class or Store)(root, BtrfsClient(), lxc_factory=LxcClient, attach_factory=AttachClient)
 
 
 def run_module(module, manager_class):
@@ -51,7 +51,7 @@ def run_module(module, manager_class):
     root = module.params['root']
     store = manager = None
     try:
-        store = open_store(root)
+        store = open_store(root, manager_class.store_class)
         manager = manager_class(module.params, store, check_mode=module.check_mode)
         result = manager.run()
     except MissingLibraryError as exc:

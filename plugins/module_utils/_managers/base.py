@@ -31,6 +31,8 @@ NEXT_MAJOR = '1.0.0'
 class Manager:
     # The session of an info manager reads as check mode does (no store is made, nothing is tightened).
     read_only = False
+    # The Store class the runner opens for this manager (None: Store; ImageStore for the image movers).
+    store_class = None
 
     def __init__(self, params, store, check_mode=False):
         self.params = params

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import RetiresTag, image_view
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image_common import RetiresTag, image_view
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (

@@ -9,12 +9,15 @@ import os
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image_common import (
+    RetiresTag, compared, image_view)
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.pull import PullsImages, pull_request
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.stream import ReceivesStream
 from ansible_collections.dockerlite.core.plugins.module_utils._store.rootfs import build_rootfs
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import new_id, utc_now
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref, normalize_command, normalize_env, normalize_labels, normalize_user, normalize_workdir)
+from ansible_collections.dockerlite.core.plugins.module_utils._store.image_store import ImageStore
 
 # The signal LXC sends PID 1 to halt: busybox init halts on SIGUSR1, systemd and
 # sysvinit on SIGPWR (LXC's default).
@@ -43,59 +46,10 @@ def check_build_inputs(source, inputs):
         raise ValidationError('path %s for source directory is not a directory' % path)
 
 
-def image_view(store, image):
-    """The ``image`` return value."""
-    return {
-        'name': image.get('name'), 'id': image.get('id'), 'rootfs': image.get('rootfs'),
-        'parent': image.get('parent'), 'source': image.get('source'), 'created': image.get('created'),
-        'labels': image.get('labels') or {}, 'command': image.get('command'), 'env': image.get('env') or {},
-        'workdir': image.get('workdir'), 'user': image.get('user'),
-        'read_only': store.image_is_read_only(image) if image.get('rootfs') else True,
-        # The rootfs's name across stores (see Store.image_origin); None until the image exists.
-        'origin': store.image_origin(image['id']) if image.get('rootfs') else None,
-    }
-
-
-def retired_actions(retired):
-    """The ``actions`` names of what ``Store.retire_tag`` did to the images that had the tag."""
-    return [{'untag': 'untag_previous', 'remove': 'remove_previous'}[action] for action, _image_id in retired]
-
-
-def compared(image):
-    """What the diff shows of an image (no ids or times, so check mode matches the real run)."""
-    if not image:
-        return {'state': 'absent'}
-    shown = {'state': 'present', 'name': image.get('name'), 'source': image.get('source'),
-             'command': image.get('command'), 'env': image.get('env') or {}, 'labels': image.get('labels') or {},
-             'workdir': image.get('workdir'), 'user': image.get('user')}
-    if image.get('oci'):
-        # Where it was pulled from, and what the source served then (what pull: always compares).
-        shown.update(reference=image['oci'].get('reference'), digest=image['oci'].get('index_digest'))
-    return shown
-
-
-class RetiresTag:
-    """The last step of a build or commit: the tag moves to the new image, older holders are retired."""
-
-    def _plan_retire(self, current):
-        """Plan what happens to ``current``, the image that holds the tag now (if any)."""
-        if current:
-            self.actions.append('untag_previous' if self.store.containers_using(current['id']) else 'remove_previous')
-
-    def _retire(self):
-        """What Store.retire_tag did; more than planned only if a killed run left several holders."""
-        image = self._planned['image']
-        return retired_actions(self.store.retire_tag(image['name'], keep=image['id']))
-
-    def apply_untag_previous(self):
-        return self._retire()
-
-    def apply_remove_previous(self):
-        return self._retire()
-
-
 class ImageManager(RetiresTag, PullsImages, ReceivesStream, Manager):
     """dockerlite_image: plan a build, a pull, a metadata update or a removal, then carry it out."""
+
+    store_class = ImageStore
 
     _pull_report = None
 

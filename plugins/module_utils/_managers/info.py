@@ -14,7 +14,7 @@ import contextlib
 from ansible_collections.dockerlite.core.plugins.module_utils._store.changes import display_path, stream_changes
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, StoreDataError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import container_view
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import image_view
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image_common import image_view
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import (
     image_ref,

@@ -12,6 +12,7 @@ finds nothing. The selection is in pure functions (``images_to_prune``, ``layers
 from __future__ import annotations
 
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._store.image_store import ImageStore
 
 IMAGE_MODES = ('dangling', 'all', 'none')
 # The oci keys of image.json that name blobs kept in <root>/blobs.
@@ -82,6 +83,8 @@ def image_entry(image):
 
 class PruneManager(Manager):
     """dockerlite_prune: plan the removals from the store as it is, then carry them out in order."""
+
+    store_class = ImageStore
 
     def validate(self):
         return {'containers': self.params['containers'], 'images': self.params['images'],

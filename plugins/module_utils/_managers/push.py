@@ -12,6 +12,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._common.errors imp
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import image_ref
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import DEFAULT_COMMAND
+from ansible_collections.dockerlite.core.plugins.module_utils._store.image_store import ImageStore
 
 ID_RE = re.compile(r'[0-9a-f]{64}')
 # A registry reference: [host[:port]/]path[:tag]; no digest (a push names a tag), no white space or control characters.
@@ -58,6 +59,8 @@ def find_image(store, name):
 
 class OciImageManager(Manager):
     """What push and export share: the layers an image still needs (action ``make_layers``) and the result."""
+
+    store_class = ImageStore
 
     def _plan_layers(self, image):
         self.image = image

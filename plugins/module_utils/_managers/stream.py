@@ -10,6 +10,7 @@ import os
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.push import check_archive_path, find_image
+from ansible_collections.dockerlite.core.plugins.module_utils._store.image_store import ImageStore
 
 STREAM_FORMAT = 'btrfs-stream'
 
@@ -17,6 +18,8 @@ STREAM_FORMAT = 'btrfs-stream'
 class StreamExportManager(Manager):
     """dockerlite_image_export with format btrfs-stream: the image's rootfs as an image stream,
     incremental from ``parent``; nothing when ``path`` holds that stream already (unless ``force``)."""
+
+    store_class = ImageStore
 
     def validate(self):
         params = self.params

@@ -32,7 +32,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo im
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import CommandError
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import host_range
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import Bridge
-from ansible_collections.dockerlite.core.plugins.module_utils._store.store import Store
+from ansible_collections.dockerlite.core.plugins.module_utils._store.image_store import ImageStore
 
 MODULES = 'ansible_collections.dockerlite.core.plugins.modules.'
 MANAGER_MODULES = (
@@ -560,8 +560,8 @@ class FakeHost:
 
     def store(self):
         """A fresh Store object, as each module run makes one."""
-        return Store(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory,
-                     registry_factory=self._registry_factory)
+        return ImageStore(self.root, self.btrfs, lxc_factory=self._lxc_factory, attach_factory=self._attach_factory,
+                          registry_factory=self._registry_factory)
 
     def forget_calls(self):
         del self.calls[:]

@@ -19,6 +19,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.btrfs imp
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc import LxcClient
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attach import AttachClient
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import SkopeoClient
+from ansible_collections.dockerlite.core.plugins.module_utils._store import image_store as image_store_module
 from ansible_collections.dockerlite.core.plugins.module_utils._store import store as store_module
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
     FakeAttach, FakeBtrfs, FakeHost, FakeLxc, FakeRegistry)
@@ -51,8 +52,8 @@ def parameters(cls, name):
 
 
 def store_calls(attribute):
-    """The method names the store's source calls on ``self.<attribute>``."""
-    source = inspect.getsource(store_module)
+    """The method names the store's source (Store and ImageStore) calls on ``self.<attribute>``."""
+    source = inspect.getsource(store_module) + inspect.getsource(image_store_module)
     return sorted(set(re.findall(r'\bself\.%s\.(\w+)\(' % re.escape(attribute), source)))
 
 

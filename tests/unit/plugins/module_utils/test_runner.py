@@ -57,7 +57,7 @@ class DeprecatingAndFailing(Deprecating):
 @pytest.mark.parametrize('manager_class, ending', [(Deprecating, 'exit'), (DeprecatingAndFailing, 'fail')])
 def test_deprecations_are_emitted_once_as_the_collections(tmp_path, monkeypatch, manager_class, ending):
     host = FakeHost(tmp_path / 'store')
-    monkeypatch.setattr(runner, 'open_store', lambda root: host.store())
+    monkeypatch.setattr(runner, 'open_store', lambda root, store_class=None: host.store())
     module = FakeModule(host.root)
     with pytest.raises(Ended) as ended:
         runner.run_module(module, manager_class)
