@@ -191,9 +191,11 @@ class Fleet:
             os.unlink(pidfile)
         run(['nsenter', '--net=/run/netns/%s' % self.ns(i), '/usr/sbin/sshd',
              '-f', os.path.join(self.hdir(host), 'sshd_config'), '-E', os.path.join(self.hdir(host), 'sshd.log')])
+        # sshd's parent exits before the daemon has written its pid: wait for a whole pid and the port.
         deadline = time.time() + 20
         while time.time() < deadline:
-            if os.path.exists(pidfile):
+            pid = self._read_pid(pidfile)
+            if pid is not None:
                 try:
                     with socket.create_connection((self.addr(i), 22), timeout=1):
                         break
@@ -202,8 +204,17 @@ class Fleet:
             time.sleep(0.1)
         else:
             raise TestFailure('sshd of %s did not come up' % host)
-        with open(pidfile) as f:
-            self.sshd_pids[host] = int(f.read().strip())
+        self.sshd_pids[host] = pid
+
+    @staticmethod
+    def _read_pid(pidfile):
+        """The pid in ``pidfile``; None while it is missing or not yet written whole."""
+        try:
+            with open(pidfile) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return None
+        return int(text) if text.endswith('\n') and text.strip().isdigit() else None
 
     def write_inventory(self, extra_host_vars=None):
         hosts = {}
