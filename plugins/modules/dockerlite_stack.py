@@ -20,7 +20,8 @@ description:
   - The plans are then carried out in three waves, each member's actions in its own order; the stops that must come
     before a store change, the store changes (create, set disk limit, update config, remove, and one-off runs) one
     container at a time, and the starts (and freezes). The stop and start waves run in up to O(parallel) processes
-    at once.
+    at once. The new members' files are made durable by one filesystem sync at the end of the store wave, before
+    their directories are moved into place, instead of one fsync per file; one-off runs come after that sync.
   - A failure ends the run; the store wave stops at the failed member, a stop or start wave finishes what it has
     begun, and no later wave runs. C(containers) then tells what was done to each member, the stack's record holds
     every member that exists, and the task fails naming the member. A one-off run (O(containers[].detach=false))

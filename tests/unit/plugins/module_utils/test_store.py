@@ -353,6 +353,45 @@ def test_create_container_fsyncs_each_file_once_and_no_directory(host, monkeypat
     assert listing(store.tmp_dir) == []
 
 
+def test_batch_stages_containers_and_moves_them_in_after_one_sync(host, monkeypatch):
+    """In a batch the new containers' files are not fsynced one by one: when the batch ends,
+    one filesystem sync, and only then each staged directory is renamed into place, in order."""
+    store = host.store()
+    synced = []
+    monkeypatch.setattr(os, 'fsync', lambda fd: synced.append(fd))
+    with store.session():
+        image = build(store)
+        host.forget_calls()
+        del synced[:]
+        with store.batch():
+            for name in ('web', 'db'):
+                assert store.create_container(container_meta(name, image), image, 'x\n',
+                                              files={'hosts': '127.0.0.1 %s\n' % name}) is None
+            assert [c['name'] for c in store.list_containers()] == []
+            assert len(listing(store.tmp_dir)) == 2
+            assert 'sync' not in [call[0] for call in host.btrfs.calls]
+            with pytest.raises(DockerliteError):
+                store.create_container(container_meta('web', image), image, 'again\n')
+        assert synced == []
+        assert [call for call in host.btrfs.calls if call[0] == 'sync'] == [('sync', store.tmp_dir)]
+        assert sorted(c['name'] for c in store.list_containers()) == ['db', 'web']
+        assert listing(store.container_paths('db')['dir']) == ['config', 'container.json', 'hosts', 'lxc.log',
+                                                                'rootfs']
+    assert listing(store.tmp_dir) == []
+
+
+def test_batch_moves_in_what_was_made_before_a_failure(host):
+    store = host.store()
+    with store.session():
+        image = build(store)
+        with pytest.raises(RuntimeError):
+            with store.batch():
+                store.create_container(container_meta('web', image), image, 'x\n')
+                raise RuntimeError('a later member failed')
+        assert [c['name'] for c in store.list_containers()] == ['web']
+    assert listing(store.tmp_dir) == []
+
+
 def test_create_container_refuses_an_existing_name(host):
     store = host.store()
     with store.session():
