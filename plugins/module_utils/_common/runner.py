@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.btrfs import BtrfsClient
+from ansible_collections.dockerlite.core.plugins.module_utils._common import codecache
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     MissingLibraryError,
     as_dockerlite_error,
@@ -48,6 +49,8 @@ def run_module(module, manager_class):
     other key. Warnings of the store (damaged entries it skipped) and the manager's
     deprecation notices (an option spelled the way that will change) are emitted either way.
     """
+    # What the module imported lives until the process ends: out of the collector's reach.
+    codecache.freeze()
     root = module.params['root']
     store = manager = None
     try:

@@ -164,3 +164,13 @@ def test_directory_under_a_shared_parent_is_refused(tmp_path):
     (parent / 'python').mkdir(parents=True, mode=0o700)
     os.chmod(parent, 0o777)
     assert not codecache._ensure_dir(str(parent / 'python'))
+
+
+def test_freeze_only_in_a_payload(monkeypatch):
+    frozen = []
+    monkeypatch.setattr(codecache.gc, 'freeze', lambda: frozen.append(True))
+    codecache.freeze()
+    assert frozen == []
+    monkeypatch.setattr(codecache, '_in_payload', lambda: True)
+    codecache.freeze()
+    assert frozen == [True]
