@@ -70,8 +70,9 @@ options:
     default: false
   parallel:
     description:
-      - How many containers are started or stopped at the same time, each in a worker process. Store changes are made
-        one container at a time whatever this says. V(1) does everything in the module's own process.
+      - How many containers are started or stopped at the same time, each in a worker process, and how many new
+        members' root filesystem snapshots are made at the same time. Other store changes are made one container at a
+        time whatever this says. V(1) does everything in the module's own process.
     type: int
     default: 8
   containers:

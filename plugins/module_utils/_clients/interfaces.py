@@ -26,6 +26,9 @@ class BtrfsInterface(Protocol):
     def snapshot(self, source, path, read_only=False):
         """Snapshot subvolume ``source`` at ``path`` (one O(1) copy-on-write copy)."""
 
+    def snapshots(self, pairs, workers):
+        """Snapshot each (source, path) of ``pairs``, up to ``workers`` at once."""
+
     def set_read_only(self, path, read_only=True):
         """Set or clear the read-only flag of subvolume ``path``."""
 

@@ -513,6 +513,12 @@ class ContainerManager(Manager):
 
     # -- execution --------------------------------------------------------
 
+    def image_to_create(self):
+        """The image (store record) the plan creates the container from; None when it creates none."""
+        if self.check_mode or 'create' not in self.actions:
+            return None
+        return self._planned['image']
+
     def apply(self, actions=None):
         """Carry out the planned actions, or ``actions`` (some of them, in order); nothing in check mode.
 

@@ -396,7 +396,7 @@ class StackManager(Manager):
                     wave.append((member, part))
         for number, wave in enumerate(waves):
             if number == 1:
-                self._store_wave(self.store, wave)
+                self._store_wave(self.store, wave, self.params['parallel'])
             else:
                 outcomes = run_parallel([member.steps(part) for member, part in wave], self.params['parallel'])
                 for (member, _part), (done, error) in zip(wave, outcomes):
@@ -406,14 +406,19 @@ class StackManager(Manager):
                 return
 
     @staticmethod
-    def _store_wave(store, wave):
+    def _store_wave(store, wave, workers):
         """Store changes, one member at a time, in this process, up to the first failure; then the
         one-off runs (whole plans: their containers must be in place to run).
 
-        The store changes are one batch: the new containers' files are made durable by one
+        The store changes are one batch: the new containers' rootfs snapshots are made first, up
+        to ``workers`` at once (``Store.prestage``), and their files are made durable by one
         filesystem sync at its end instead of an fsync each (``Store.batch``).
         """
+        creates = [(member.name, member.manager.image_to_create()) for member, part in wave
+                   if part and 'create' in part]
         with store.batch():
+            if len(creates) > 1 and workers > 1:
+                store.prestage(creates, workers)
             for member, part in wave:
                 if part is None:
                     continue

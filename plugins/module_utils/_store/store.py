@@ -293,6 +293,8 @@ class Store:
         self._locked = False
         # Staged container directories waiting for their batch's sync (see batch()); None outside one.
         self._batch = None
+        # Staging directories whose rootfs snapshot was made ahead, by container name (see prestage()).
+        self._prestaged = {}
         self._writable = False  # a session that may write (not check mode): skopeo then stages in tmp/
         # Non-fatal findings (damaged entries skipped by listings); the runner reports them.
         self.warnings = []
@@ -480,17 +482,20 @@ class Store:
         return path
 
     @contextlib.contextmanager
-    def _staging(self):
-        """A staging directory that is deleted again if building in it fails."""
-        staged = self._stage()
+    def _staging(self, staged=None):
+        """A staging directory (new, or ``staged``) that is deleted again if building in it fails."""
+        staged = staged or self._stage()
         try:
             yield staged
         except BaseException:
-            try:
-                self._btrfs.remove_tree(staged)
-            except (DockerliteError, OSError):
-                pass  # the next session's clean-up of tmp/ gets it
+            self._remove_staged(staged)
             raise
+
+    def _remove_staged(self, staged):
+        try:
+            self._btrfs.remove_tree(staged)
+        except (DockerliteError, OSError):
+            pass  # the next session's clean-up of tmp/ gets it
 
     def _discard(self, path):
         """Make ``path`` disappear atomically (rename into tmp/), then delete it."""
@@ -687,8 +692,10 @@ class Store:
             raise DockerliteError('container %s already exists at %s' % (meta['name'], paths['dir']))
         acl_uid = self._acl_uid_of(meta)
         batched = self._batch is not None
-        with self._staging() as staged:
-            self._btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
+        prestaged = self._prestaged.pop(meta['name'], None)
+        with self._staging(prestaged) as staged:
+            if prestaged is None:
+                self._btrfs.snapshot(image['rootfs'], os.path.join(staged, 'rootfs'))
             if meta['spec'].get('disk_limit'):
                 self._limit_disk(os.path.join(staged, 'rootfs'), meta['spec']['disk_limit'])
             self._write_container_files(staged, meta, config_text, files, staged=True, sync=not batched)
@@ -721,10 +728,30 @@ class Store:
             yield self
         finally:
             pending, self._batch = self._batch, None
+            unused, self._prestaged = list(self._prestaged.values()), {}
+            for staged in unused:
+                self._remove_staged(staged)
             if pending:
                 self._btrfs.sync(self.tmp_dir)
                 for staged, final in pending:
                     os.rename(staged, final)
+
+    def prestage(self, containers, workers):
+        """In a batch, make the rootfs snapshots of the containers about to be created ahead, up to
+        ``workers`` at once (``containers``: (name, image) pairs); ``create_container`` then uses
+        them. Snapshots made one by one each commit a btrfs transaction; made side by side they
+        share commits. If one cannot be made, none is kept and the error is raised."""
+        if self._batch is None:
+            raise DockerliteError('internal error: prestage outside a store batch')
+        staged = {name: self._stage() for name, _image in containers}
+        try:
+            self._btrfs.snapshots([(image['rootfs'], os.path.join(staged[name], 'rootfs'))
+                                   for name, image in containers], workers)
+        except BaseException:
+            for path in staged.values():
+                self._remove_staged(path)
+            raise
+        self._prestaged.update(staged)
 
     def update_container(self, meta, config_text, files=None):
         """Set the directory's permissions for ``meta['idmap']``, rewrite ``files`` (as in

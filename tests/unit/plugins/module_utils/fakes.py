@@ -104,6 +104,12 @@ class FakeBtrfs:
         self._created[key] = self._new_transaction()
         self._generation[key] = (self.transaction, tree_signature(path))
 
+    def snapshots(self, pairs, workers):
+        pairs = list(pairs)
+        self.calls.append(('snapshots', len(pairs), workers))
+        for source, path in pairs:
+            self.snapshot(source, path)
+
     def snapshot(self, source, path, read_only=False):
         """Like btrfs: the snapshot is created in a new transaction, which the source's generation moves to."""
         self.calls.append(('snapshot', source, path, read_only))

@@ -166,3 +166,42 @@ def test_quota_enabled_without_sysfs_asks_the_cli(tmp_path, monkeypatch):
     monkeypatch.setattr(btrfs.BtrfsClient, 'fsid', staticmethod(lambda path: 'fs-1'))
     monkeypatch.setattr(btrfs.BtrfsClient, 'qgroups', lambda self, path: {})
     assert object.__new__(btrfs.BtrfsClient).quota_enabled('/store') is True
+
+
+class FakeBtrfsutil:
+    """create_snapshot as a directory with the source's name in it; a source named ``bad`` fails."""
+
+    class BtrfsUtilError(Exception):
+        pass
+
+    @classmethod
+    def create_snapshot(cls, source, path, read_only=False):
+        if os.path.basename(source) == 'bad':
+            raise cls.BtrfsUtilError('Read-only file system')
+        os.mkdir(path)
+        with open(os.path.join(path, 'from'), 'w') as handle:
+            handle.write(source)
+
+
+def snapshot_client(monkeypatch):
+    monkeypatch.setattr(btrfs, 'btrfsutil', FakeBtrfsutil)
+    return btrfs.BtrfsClient()
+
+
+@pytest.mark.parametrize('workers', [1, 3, 8])
+def test_snapshots_side_by_side_make_each_one(tmp_path, monkeypatch, workers):
+    client = snapshot_client(monkeypatch)
+    pairs = [('/images/%d' % index, str(tmp_path / ('s%d' % index))) for index in range(7)]
+    client.snapshots(pairs, workers)
+    for source, path in pairs:
+        with open(os.path.join(path, 'from')) as handle:
+            assert handle.read() == source
+
+
+def test_snapshots_name_the_one_that_failed(tmp_path, monkeypatch):
+    client = snapshot_client(monkeypatch)
+    pairs = [('/images/ok', str(tmp_path / 'a')), ('/images/bad', str(tmp_path / 'b')),
+             ('/images/ok', str(tmp_path / 'c'))]
+    with pytest.raises(btrfs.DockerliteError) as info:
+        client.snapshots(pairs, 3)
+    assert info.value.msg == 'btrfs: cannot snapshot /images/bad to %s: Read-only file system' % (tmp_path / 'b')

@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from unittest.mock import ANY
 
 import pytest
 
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import ContainerManager
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.image import ImageManager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers import stack as stack_manager
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import (
     StackManager, duplicate_names, member_state, run_parallel, split_plan)
 from ansible_collections.dockerlite.core.tests.unit.plugins.module_utils.fakes import (
@@ -502,3 +504,16 @@ def test_member_stop_timeout_and_deprecated_timeout(tmp_path, src):
     assert waits == {'web': 3, 'db': 4}
     assert [entry['msg'].split(':')[0] for entry in result['deprecations']] == ['containers[1] (db)']
     assert result['deprecations'][0]['version'] == '1.0.0'
+
+
+def test_new_members_rootfs_snapshots_are_made_side_by_side(tmp_path, ids, src, monkeypatch):
+    """With parallel > 1 the store wave snapshots the new members' rootfs together first (the
+    start wave is run in this process here: the fake LXC keeps its states in memory)."""
+    monkeypatch.setattr(stack_manager, 'run_parallel', lambda jobs, workers: [stack_manager._call(job) for job in jobs])
+    host = new_host(tmp_path / 'store', src)
+    host.forget_calls()
+    real = stack(host, THREE, parallel=4)
+    assert [call for call in host.btrfs.calls if call[0] in ('snapshots', 'snapshot')] == [('snapshots', 3, 4)] + [
+        ('snapshot', ANY, ANY, False)] * 3
+    assert [c['container']['state'] for c in real['containers']] == ['running'] * 3
+    assert listing(host.store().tmp_dir) == []

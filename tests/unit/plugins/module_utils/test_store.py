@@ -358,7 +358,7 @@ def test_batch_stages_containers_and_moves_them_in_after_one_sync(host, monkeypa
     one filesystem sync, and only then each staged directory is renamed into place, in order."""
     store = host.store()
     synced = []
-    monkeypatch.setattr(os, 'fsync', lambda fd: synced.append(fd))
+    monkeypatch.setattr(os, 'fsync', synced.append)
     with store.session():
         image = build(store)
         host.forget_calls()
@@ -375,8 +375,43 @@ def test_batch_stages_containers_and_moves_them_in_after_one_sync(host, monkeypa
         assert synced == []
         assert [call for call in host.btrfs.calls if call[0] == 'sync'] == [('sync', store.tmp_dir)]
         assert sorted(c['name'] for c in store.list_containers()) == ['db', 'web']
-        assert listing(store.container_paths('db')['dir']) == ['config', 'container.json', 'hosts', 'lxc.log',
-                                                                'rootfs']
+        assert listing(store.container_paths('db')['dir']) == [
+            'config', 'container.json', 'hosts', 'lxc.log', 'rootfs']
+    assert listing(store.tmp_dir) == []
+
+
+def test_prestaged_snapshots_are_used_and_the_unused_removed(host):
+    store = host.store()
+    with store.session():
+        image = build(store)
+        host.forget_calls()
+        with store.batch():
+            store.prestage([('web', image), ('db', image), ('spare', image)], 4)
+            assert [call for call in host.btrfs.calls if call[0] == 'snapshots'] == [('snapshots', 3, 4)]
+            host.forget_calls()
+            for name in ('web', 'db'):
+                store.create_container(container_meta(name, image), image, 'x\n')
+            assert [call[0] for call in host.btrfs.calls].count('snapshot') == 0
+        assert sorted(c['name'] for c in store.list_containers()) == ['db', 'web']
+        with open(os.path.join(store.container_paths('web')['rootfs'], 'etc', 'hostname')) as handle:
+            assert handle.read() == 'base:latest'
+    assert listing(store.tmp_dir) == []
+
+
+def test_prestage_that_fails_keeps_nothing(host, monkeypatch):
+    store = host.store()
+    with store.session():
+        image = build(store)
+
+        def snapshots(pairs, workers):
+            host.btrfs.snapshot(*pairs[0])
+            raise DockerliteError('btrfs: cannot snapshot x to y: No space left on device')
+
+        monkeypatch.setattr(host.btrfs, 'snapshots', snapshots)
+        with pytest.raises(DockerliteError):
+            with store.batch():
+                store.prestage([('web', image), ('db', image)], 2)
+        assert store.list_containers() == []
     assert listing(store.tmp_dir) == []
 
 
