@@ -517,3 +517,15 @@ def test_new_members_rootfs_snapshots_are_made_side_by_side(tmp_path, ids, src, 
         ('snapshot', ANY, ANY, False)] * 3
     assert [c['container']['state'] for c in real['containers']] == ['running'] * 3
     assert listing(host.store().tmp_dir) == []
+
+
+def test_an_unchanged_rerun_asks_lxc_for_each_state_once(tmp_path, ids, src):
+    host = new_host(tmp_path / 'store', src)
+    stack(host, THREE)
+    host.forget_calls()
+    again = stack(host, THREE)
+    assert again['changed'] is False
+    assert [c['container']['state'] for c in again['containers']] == ['running'] * 3
+    assert [c['container']['pid'] for c in again['containers']] == [host.lxc.PID] * 3
+    assert sorted(call for call in host.lxc.calls if call[0] == 'status') == sorted(
+        ('status', name) for name in ('web', 'db', 'cache'))
