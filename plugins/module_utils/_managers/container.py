@@ -14,6 +14,7 @@ from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap impor
     LEGACY_SPEC, HostIds, allocate_idmap, idmap_held, shared_idmap)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.lxc_config import init_cmd_line, render_config
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import NEXT_MAJOR, Manager
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image_common import DEFAULT_COMMAND
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import (
     CONTAINER_INTERFACE, NETWORK_NONE, HostNetwork, addresses_held, container_ipv4, hostname_file, hosts_file,
     missing_bridge_error, normalize_network, resolve_network)
@@ -62,7 +63,6 @@ CONTAINER_OPTIONS = dict(
     )),
     wait_for_ipv4=dict(type='bool'),
 )
-DEFAULT_COMMAND = ['/sbin/init']
 COMMAND_STOP_SIGNAL = 'SIGTERM'
 DEFAULT_STOP_TIMEOUT = 10
 SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp'

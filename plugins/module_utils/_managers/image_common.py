@@ -1,13 +1,18 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""What the image, commit and info managers share: an image's view and diff, and moving a tag.
+"""What the image, commit and info managers share: an image's view and diff, moving a tag, the default command.
 
 Apart from ``image.py`` so that dockerlite_commit and the info modules do not import (nor
 carry in their payload) what only dockerlite_image needs: pulls, streams, the image store.
 """
 
 from __future__ import annotations
+
+# What a container runs when neither its task nor its image names a command (busybox init); also the
+# command written into the OCI config of such an image when it is pushed. Here, not in container.py, so
+# that the modules that push or pull do not import (nor carry) the container manager.
+DEFAULT_COMMAND = ['/sbin/init']
 
 
 def image_view(store, image):

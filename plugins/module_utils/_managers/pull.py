@@ -83,19 +83,30 @@ class PullsImages:
                 return self._plan_present(ref, current, given, warn_source=False)
         if manifest is None:
             manifest = self.store.inspect_image_source(source)
-        config_digest, config = self.store.inspect_image_config(source)
-        meta = pulled_meta(ref, source, given, config, config_digest, manifest.digest)
-        layers = chain_ids(diff_ids(config))
-        reused = sum(1 for chain_id in layers if self.store.layer_exists(chain_id))
         self.actions.append('pull')
         self._plan_retire(current)
-        self.tracker.add('image', compared(current), dict(compared(meta), **({'rebuilt': True} if current else {})))
-        self._planned.update(image=dict(meta, id=None, created=None, rootfs=None),
-                             pull={'source': source, 'ref': ref, 'given': given, 'index_digest': manifest.digest})
+        self._planned.update(pull={'source': source, 'ref': ref, 'given': given, 'index_digest': manifest.digest,
+                                   'current': current, 'compared': compared})
         self._pull_report = {'reference': source.reference, 'platform': str(source.platform),
                              'index_digest': manifest.digest, 'manifest_digest': None,
-                             'layers_added': len(layers) - reused, 'layers_reused': reused, 'bytes_downloaded': None}
+                             'layers_added': None, 'layers_reused': None, 'bytes_downloaded': None}
+        if self.check_mode:
+            # A real run reads the config from the blobs it copies anyway (one skopeo call fewer); check
+            # mode copies nothing, so it asks for the config alone to say what the pull would make.
+            self._describe_pull(*self.store.inspect_image_config(source))
         return None
+
+    def _describe_pull(self, config_digest, config):
+        """The diff, RV(image) and layer counts of the planned pull, from the image config."""
+        planned = self._planned['pull']
+        current, compared = planned['current'], planned['compared']
+        meta = pulled_meta(planned['ref'], planned['source'], planned['given'], config, config_digest,
+                           planned['index_digest'])
+        layers = chain_ids(diff_ids(config))
+        reused = sum(1 for chain_id in layers if self.store.layer_exists(chain_id))
+        self.tracker.add('image', compared(current), dict(compared(meta), **({'rebuilt': True} if current else {})))
+        self._planned['image'] = dict(meta, id=None, created=None, rootfs=None)
+        self._pull_report.update(layers_added=len(layers) - reused, layers_reused=reused)
 
     @staticmethod
     def _same_origin(current, source, index_digest):
@@ -111,6 +122,8 @@ class PullsImages:
         planned = self._planned['pull']
         source = planned['source']
         fetched = self.store.fetch_image(source)
+        # The config is checked (config_settings) before any layer is made: a refused one leaves only blobs.
+        self._describe_pull(fetched['config_digest'], fetched['config'])
         chain = layer_chain(fetched['manifest'], fetched['config'], fetched['config_digest'])
         added = 0
         for layer in chain:

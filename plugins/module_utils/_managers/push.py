@@ -11,7 +11,7 @@ import re
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import image_ref
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
-from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import DEFAULT_COMMAND
+from ansible_collections.dockerlite.core.plugins.module_utils._managers.image_common import DEFAULT_COMMAND
 from ansible_collections.dockerlite.core.plugins.module_utils._store.image_store import ImageStore
 
 ID_RE = re.compile(r'[0-9a-f]{64}')

@@ -29,7 +29,8 @@ from ansible_collections.dockerlite.core.plugins.module_utils._store.layers impo
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import (
     CONTAINER_META, ID_RE, IMAGE_META, LAYER_META)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import (
-    LAYER_FIELDS, Store, _real_directory, check_fields, check_image_meta, read_json, write_atomic)
+    LAYER_FIELDS, Store, _real_directory, check_fields, check_image_meta, json_text, read_json, write_atomic,
+    write_new)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import DockerliteError, StoreDataError
 
 
@@ -181,7 +182,8 @@ class ImageStore(Store):
             apply_layer(self.paths.blob_path(layer['digest']), rootfs, layer['digest'], layer['diff_id'],
                         layer['media_type'])
             self._btrfs.set_read_only(rootfs, True)
-            self.write_json(os.path.join(staged, LAYER_META), {key: layer[key] for key in LAYER_FIELDS})
+            # Staged and renamed whole: one fsync (write_new), not write_json's two.
+            write_new(os.path.join(staged, LAYER_META), json_text({key: layer[key] for key in LAYER_FIELDS}))
             os.rename(staged, target)
         return True
 
@@ -197,7 +199,7 @@ class ImageStore(Store):
             else:
                 self._load_layer(top_chain_id)
                 self._btrfs.snapshot(self.paths.layer_rootfs(top_chain_id), rootfs, read_only=True)
-            self.write_json(os.path.join(staged, IMAGE_META), meta)
+            write_new(os.path.join(staged, IMAGE_META), json_text(meta))
         return self._install_image(staged, meta)
 
     # -- push and export --------------------------------------------------

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import decimal
 import errno
-import gzip
 import hashlib
+import itertools
 import os
 import shutil
 import stat
@@ -74,30 +74,59 @@ def chain_ids(diff_ids):
     return result
 
 
-class _HashingReader:
-    """A file-like reader that hashes every byte read through it, and can drain the rest."""
+def _blob_chunks(blob, hasher):
+    """The bytes of the open blob file in CHUNK pieces, each added to ``hasher`` as it is read."""
+    while True:
+        data = blob.read(CHUNK)
+        if not data:
+            return
+        hasher.update(data)
+        yield data
 
-    def __init__(self, raw):
-        self.raw = raw
-        self.hash = hashlib.sha256()
 
-    def read(self, size=-1):
-        data = self.raw.read(size)
-        self.hash.update(data)
-        return data
+def _hashed(chunks, hasher):
+    """``chunks`` passed on, each added to ``hasher``."""
+    for data in chunks:
+        hasher.update(data)
+        yield data
 
-    def drain(self):
-        while self.read(CHUNK):
-            pass
 
-    def digest(self):
-        return 'sha256:' + self.hash.hexdigest()
+def _inflate(decompressor, data):
+    """The output of ``decompressor`` for ``data``, never more than CHUNK bytes at a time (a small blob
+    may inflate to gigabytes)."""
+    while True:
+        out = decompressor.decompress(data, CHUNK)
+        if out:
+            yield out
+        data = decompressor.unconsumed_tail
+        if not data and (len(out) < CHUNK or decompressor.eof):
+            return
+
+
+def _gunzip(chunks, digest):
+    """The uncompressed bytes of gzip ``chunks``: one or more members, then only zero bytes, as gzip reads them."""
+    decompressor = None
+    for data in chunks:
+        while data:
+            if decompressor is None:
+                # Between and after members only zero padding (as gzip and Python's gzip accept).
+                data = data.lstrip(b'\0')
+                if not data:
+                    break
+                decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            yield from _inflate(decompressor, data)
+            if decompressor.eof:
+                data, decompressor = decompressor.unused_data, None
+            else:
+                data = b''
+    if decompressor is not None:
+        raise LayerError(digest, None, 'not a readable tar stream: the gzip stream ends before its end marker')
 
 
 class _ZstdReader:
     """Decompress zstd through the ``zstd`` CLI (Python 3.11 has no zstd module); fed by a thread."""
 
-    def __init__(self, raw, what):
+    def __init__(self, chunks, what):
         self.what = what
         self.stderr = tempfile.TemporaryFile()
         try:
@@ -108,15 +137,12 @@ class _ZstdReader:
             self.stderr.close()
             raise LayerError(what, None, 'zstd-compressed, and the zstd command cannot run: %s' % exc)
         self.feed_error = None
-        self.thread = threading.Thread(target=self._feed, args=(raw,), daemon=True)
+        self.thread = threading.Thread(target=self._feed, args=(chunks,), daemon=True)
         self.thread.start()
 
-    def _feed(self, raw):
+    def _feed(self, chunks):
         try:
-            while True:
-                data = raw.read(CHUNK)
-                if not data:
-                    break
+            for data in chunks:
                 self.proc.stdin.write(data)
         except (OSError, ValueError) as exc:  # zstd stopped reading: its exit status tells why
             self.feed_error = exc
@@ -126,8 +152,12 @@ class _ZstdReader:
             except OSError:
                 pass
 
-    def read(self, size=-1):
-        return self.proc.stdout.read(size)
+    def chunks(self):
+        while True:
+            data = self.proc.stdout.read(CHUNK)
+            if not data:
+                return
+            yield data
 
     def close(self, check):
         """Wait for zstd; with ``check``, a failed decompression is an error."""
@@ -139,6 +169,81 @@ class _ZstdReader:
         self.stderr.close()
         if check and rc != 0:
             raise LayerError(self.what, None, 'zstd decompression failed: %s' % (err or 'exit code %d' % rc))
+
+
+class _ForwardReader:
+    """The uncompressed layer as tarfile reads a file (``read``, ``seek``, ``tell``), read once, front to back.
+
+    tarfile's stream mode (``r|``) copies everything through a 10 KiB buffer, which cost more
+    than the decompression; its plain mode needs a file it can seek in, and only ever seeks
+    forward when its members are read in order, which this reader allows (skipping what lies
+    between). Regular files are copied out of the decompressed chunks as they are
+    (``copy_to``), without tarfile's file objects.
+    """
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buf = b''
+        self._off = 0
+        self._pos = 0
+
+    def _fill(self):
+        """Make the buffer hold unread bytes; False at the end of the stream."""
+        while self._off >= len(self._buf):
+            data = next(self._chunks, None)
+            if data is None:
+                return False
+            self._buf, self._off = data, 0
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seekable(self):
+        return False
+
+    def seek(self, offset, whence=0):
+        if whence != 0 or offset < self._pos:
+            raise OSError(errno.ESPIPE, 'the layer stream is read once, front to back (seek to %d at %d)'
+                          % (offset, self._pos))
+        while self._pos < offset and self._fill():
+            step = min(offset - self._pos, len(self._buf) - self._off)
+            self._off += step
+            self._pos += step
+        return self._pos
+
+    def read(self, size=-1):
+        parts = []
+        while (size is None or size < 0 or size > 0) and self._fill():
+            available = len(self._buf) - self._off
+            step = available if size is None or size < 0 else min(size, available)
+            parts.append(self._buf[self._off:self._off + step] if step < len(self._buf) else self._buf)
+            self._off += step
+            self._pos += step
+            if size is not None and size >= 0:
+                size -= step
+        return parts[0] if len(parts) == 1 else b''.join(parts)
+
+    def copy_to(self, fd, offset, size):
+        """Write ``size`` bytes from ``offset`` of the stream to the file descriptor ``fd`` (a tarfile.ReadError,
+        as tarfile's own, when the stream ends first)."""
+        self.seek(offset)
+        while size > 0:
+            if not self._fill():
+                raise tarfile.ReadError('unexpected end of data')
+            step = min(size, len(self._buf) - self._off)
+            view = memoryview(self._buf)[self._off:self._off + step]
+            while view:
+                view = view[os.write(fd, view):]
+            self._off += step
+            self._pos += step
+            size -= step
+
+    def drain(self):
+        """Read the rest of the stream (the tar's end blocks and padding, which the diff id covers too)."""
+        while self._fill():
+            self._pos += len(self._buf) - self._off
+            self._off = len(self._buf)
 
 
 def _split(name, digest, entry):
@@ -187,6 +292,7 @@ class LayerApplier:
         self.written = set()
         self.dir_times = []
         self._parent_cache = (None, None)
+        self.stream = None
 
     # --- walking -------------------------------------------------------------------------------
 
@@ -260,7 +366,10 @@ class LayerApplier:
 
     # --- entries --------------------------------------------------------------------------------
 
-    def apply(self, tar):
+    def apply(self, tar, stream=None):
+        """Apply every member of ``tar``; regular files are copied from ``stream`` (the _ForwardReader
+        that ``tar`` reads) when given, else through tarfile."""
+        self.stream = stream
         for member in tar:
             entry = member.name
             try:
@@ -391,14 +500,17 @@ class LayerApplier:
         fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                      dir_fd=parent)
         try:
-            source = tar.extractfile(member)
-            while True:
-                data = source.read(CHUNK)
-                if not data:
-                    break
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
+            if self.stream is not None and member.sparse is None:
+                self.stream.copy_to(fd, member.offset_data, member.size)
+            else:
+                source = tar.extractfile(member)
+                while True:
+                    data = source.read(CHUNK)
+                    if not data:
+                        break
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
             self._set_metadata_fd(fd, member)
             self._set_times_fd(fd, member)
         finally:
@@ -453,45 +565,53 @@ class LayerApplier:
             self._set_times_fd(fd, member)
 
 
-def _open_blob(raw, media_type, digest):
-    """The decompressed stream of a layer blob; the compression comes from its first bytes."""
-    head = raw.peek(4)[:4] if hasattr(raw, 'peek') else b''
+def _uncompressed_chunks(chunks, media_type, digest):
+    """(the uncompressed chunks of a layer blob, the _ZstdReader to close or None); the compression comes
+    from the blob's first bytes."""
+    chunks = iter(chunks)
+    head = b''
+    for data in chunks:
+        head += data
+        if len(head) >= len(ZSTD_MAGIC):
+            break
+    chunks = itertools.chain((head,) if head else (), chunks)
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw, mode='rb'), None
-    if head == ZSTD_MAGIC:
-        reader = _ZstdReader(raw, digest)
-        return reader, reader
+        return _gunzip(chunks, digest), None
+    if head.startswith(ZSTD_MAGIC):
+        reader = _ZstdReader(chunks, digest)
+        return reader.chunks(), reader
     if media_type and (media_type.endswith('+gzip') or media_type.endswith('+zstd')):
         raise LayerError(digest, None, 'the media type %s says compressed, but the blob is not' % media_type)
-    return raw, None
+    return chunks, None
 
 
 def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
     """Apply the layer blob at ``blob_path`` onto the directory ``rootfs``; return its diff id.
 
-    ``digest`` (the blob's ``sha256:`` digest, of the compressed bytes) and ``diff_id`` (of the
-    uncompressed tar), when given, are checked against what was read. On any LayerError the
-    caller must throw ``rootfs`` away: it holds part of the layer.
+    The blob is read once, as a stream: decompressed, hashed (``digest``, the blob's ``sha256:``
+    digest of the compressed bytes, and ``diff_id``, of the uncompressed tar, are checked when
+    given, after the whole blob was read) and applied. On any LayerError, a digest that does
+    not match included, the caller must throw ``rootfs`` away: it holds part of the layer.
     """
     try:
-        blob = open(blob_path, 'rb')  # pylint: disable=consider-using-with
+        blob = open(blob_path, 'rb', buffering=0)  # pylint: disable=consider-using-with
     except OSError as exc:
         raise LayerError(digest, None, 'cannot open the blob %s: %s' % (blob_path, exc.strerror or exc))
     root_fd = None
     zstd = None
     applier = None
+    compressed, uncompressed = hashlib.sha256(), hashlib.sha256()
     try:
         root_fd = os.open(rootfs, DIR_FLAGS)
-        compressed = _HashingReader(blob)
-        buffered = _Peekable(compressed)
-        stream, zstd = _open_blob(buffered, media_type, digest)
-        uncompressed = _HashingReader(stream)
+        blob_chunks = _blob_chunks(blob, compressed)
+        chunks, zstd = _uncompressed_chunks(blob_chunks, media_type, digest)
+        stream = _ForwardReader(_hashed(chunks, uncompressed))
         applier = LayerApplier(root_fd, digest)
         try:
-            with tarfile.open(fileobj=uncompressed, mode='r|') as tar:
-                applier.apply(tar)
-            uncompressed.drain()
-        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            with tarfile.open(fileobj=stream, mode='r:') as tar:
+                applier.apply(tar, stream)
+            stream.drain()
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
             if zstd is not None:  # a truncated tar stream from a failed zstd: its own message says more
                 pending, zstd = zstd, None
                 pending.close(check=True)
@@ -499,7 +619,8 @@ def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
         if zstd is not None:
             zstd.close(check=True)
             zstd = None
-        compressed.drain()
+        for _data in blob_chunks:  # what follows the compressed stream is part of the blob's digest too
+            pass
     except OSError as exc:
         raise LayerError(digest, None, 'reading the blob failed: %s' % (exc.strerror or exc))
     finally:
@@ -510,38 +631,11 @@ def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
         if root_fd is not None:
             os.close(root_fd)
         blob.close()
-    got_digest = compressed.digest()
+    got_digest = 'sha256:' + compressed.hexdigest()
     if digest and digest.startswith('sha256:') and got_digest != digest:
         raise LayerError(digest, None, 'the blob does not match its digest (it hashes to %s)' % got_digest)
-    got_diff_id = uncompressed.digest()
+    got_diff_id = 'sha256:' + uncompressed.hexdigest()
     if diff_id is not None and got_diff_id != diff_id:
         raise LayerError(digest, None, 'the uncompressed layer hashes to %s, not to its diff id %s'
                          % (got_diff_id, diff_id))
     return got_diff_id
-
-
-class _Peekable:
-    """Lets the compression be read from the first bytes of a stream that cannot seek."""
-
-    def __init__(self, raw):
-        self.raw = raw
-        self.head = b''
-
-    def peek(self, size):
-        while len(self.head) < size:
-            data = self.raw.read(size - len(self.head))
-            if not data:
-                break
-            self.head += data
-        return self.head
-
-    def read(self, size=-1):
-        if self.head:
-            if size is None or size < 0:
-                data, self.head = self.head + self.raw.read(), b''
-                return data
-            data, self.head = self.head[:size], self.head[size:]
-            if len(data) < size:
-                data += self.raw.read(size - len(data))
-            return data
-        return self.raw.read(size)

@@ -239,7 +239,7 @@ def registry_results(pull_ms=900.0, repull_changed=False, push_bytes=MIB + 4096)
         'podman_pull': {'ms': 1000.0, 'bytes_written': 102 * MIB},
         'second': {'ms': 300.0, 'changed': True, 'bytes_written': 10 * MIB},
         'podman_second': {'ms': 600.0, 'bytes_written': 11 * MIB},
-        'repull': {'ms': 500.0, 'changed': repull_changed, 'bytes_written': 0},
+        'repull': {'ms': 500.0, 'first_ms': 900.0, 'tasks': 10, 'changed': repull_changed, 'bytes_written': 0},
         'push': {'ms': 700.0, 'changed': True, 'bytes_uploaded': push_bytes},
         'podman_push': {'ms': 1400.0, 'bytes_uploaded': MIB + 8192},
     }}
@@ -252,6 +252,14 @@ def test_registry_rows_meet_their_targets():
     assert [c[7] for c in cells] == ['yes', '', 'yes', 'yes']
     assert 'podman pull 1000 ms: ours 1.11× faster' in cells[0][8]
     assert cells[3][3] == '1.00 MiB uploaded, 700 ms'
+    assert 'per task of 10 in one play' in cells[2][1] and 'the first task 900 ms' in cells[2][8]
+
+
+def test_a_repull_measured_as_one_task_still_makes_its_row():
+    results_ = registry_results()
+    results_['registry']['repull'] = {'ms': 500.0, 'changed': False, 'bytes_written': 0}
+    row = report.rows_registry(results_)[2]
+    assert row.cells[1].endswith('one task') and row.cells[5] == '1.25×' and 'first task' not in row.cells[8]
 
 
 @pytest.mark.parametrize('change, missed_row', [

@@ -94,3 +94,36 @@ def test_controller_plugins_compute_paths_without_a_store(plugin):
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
     assert 'StorePaths' in names
     assert 'Store' not in names | imported
+
+
+COLLECTION_PREFIX = 'ansible_collections.dockerlite.core.plugins.'
+
+
+def static_imports(relative):
+    """The collection's files that ``relative`` (a path under plugins/) imports, directly or not, as Ansible's
+    payload builder finds them: every import statement, wherever it stands."""
+    seen, todo = set(), [relative]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        with open(os.path.join(PLUGINS_DIR, path), encoding='utf-8') as handle:
+            tree = ast.parse(handle.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(COLLECTION_PREFIX):
+                for name in [node.module] + ['%s.%s' % (node.module, alias.name) for alias in node.names]:
+                    candidate = name[len(COLLECTION_PREFIX):].replace('.', '/') + '.py'
+                    if os.path.isfile(os.path.join(PLUGINS_DIR, candidate)):
+                        todo.append(candidate)
+    return seen
+
+
+@pytest.mark.parametrize('module', ['dockerlite_image', 'dockerlite_image_push', 'dockerlite_image_export',
+                                    'dockerlite_prune'])
+def test_the_modules_that_move_images_do_not_carry_the_container_manager(module):
+    # Every task sends (and the controller parses) the whole payload: an unchanged re-pull pays for each file.
+    found = static_imports('modules/%s.py' % module)
+    assert 'module_utils/_store/image_store.py' in found
+    assert not found & {'module_utils/_managers/container.py', 'module_utils/_store/network.py',
+                        'module_utils/_store/lxc_config.py'}

@@ -263,6 +263,55 @@ def test_large_file_is_written_whole(tmp_path, rootfs):
     assert (rootfs / 'big').read_bytes() == data
 
 
+@pytest.mark.parametrize('compression', ['gzip', 'zstd', 'plain'])
+def test_files_across_chunk_boundaries_and_a_skipped_member_are_written_whole(tmp_path, rootfs, compression):
+    chunk = layers.CHUNK
+    files = {'a': os.urandom(chunk - 300), 'b': os.urandom(2 * chunk + 1), 'c': b'', 'd': os.urandom(chunk)}
+    entries = [entry(name, data=data) for name, data in files.items()]
+    # A regular file inside an aufs bookkeeping directory is skipped: its content is passed over.
+    entries.insert(2, entry('.wh..wh.plnk/1.2', data=os.urandom(70000)))
+    blob, diff_id = apply(tmp_path, rootfs, entries, compression)
+    assert diff_id == blob.diff_id
+    for name, data in files.items():
+        assert (rootfs / name).read_bytes() == data
+    assert not (rootfs / '.wh..wh.plnk').exists()
+
+
+def test_gzip_members_and_zero_padding_are_read_as_gzip_reads_them(tmp_path, rootfs):
+    tar = make_tar([entry('f', data=b'one\n'), entry('g', data=os.urandom(5000))])
+    data = gzip.compress(tar[:3000]) + gzip.compress(tar[3000:]) + b'\0' * 4096
+    path = tmp_path / 'multi'
+    path.write_bytes(data)
+    digest = 'sha256:' + hashlib.sha256(data).hexdigest()
+    assert apply_layer(str(path), str(rootfs), digest) == 'sha256:' + hashlib.sha256(tar).hexdigest()
+    assert (rootfs / 'f').read_bytes() == b'one\n'
+
+
+@pytest.mark.parametrize('tail', [b'garbage after the stream', None])
+def test_gzip_with_garbage_after_it_or_cut_short_is_refused(tmp_path, rootfs, tail):
+    data = gzip.compress(make_tar([entry('f', data=os.urandom(100000))]))
+    data = data + tail if tail is not None else data[:-200]
+    path = tmp_path / 'bad'
+    path.write_bytes(data)
+    with pytest.raises(LayerError, match='not a readable tar stream') as info:
+        apply_layer(str(path), str(rootfs), 'sha256:' + hashlib.sha256(data).hexdigest())
+    assert info.value.entry is None
+
+
+def test_a_small_blob_that_inflates_a_lot_is_written_in_bounded_pieces(tmp_path, rootfs, monkeypatch):
+    writes = []
+    real_write = os.write
+
+    def write(fd, data):
+        writes.append(len(data))
+        return real_write(fd, data)
+    monkeypatch.setattr(layers.os, 'write', write)
+    size = 64 * 1024 * 1024
+    blob, diff_id = apply(tmp_path, rootfs, [entry('zeros', data=bytes(size))])
+    assert os.path.getsize(blob.path) < size // 500 and diff_id == blob.diff_id
+    assert (rootfs / 'zeros').stat().st_size == size and max(writes) <= layers.CHUNK
+
+
 def lower(tmp_path, rootfs, entries):
     """The parent layer: applied first, as the snapshot the next layer lands on holds it."""
     apply(tmp_path, rootfs, entries)

@@ -69,6 +69,29 @@ def test_a_pull_makes_the_layers_and_the_image_with_the_config_defaults(tmp_path
     assert real['diff']['before']['image'] == {'state': 'absent'}
 
 
+def test_a_real_pull_reads_the_config_from_the_copied_blobs_check_mode_asks_for_it(tmp_path):
+    registry_calls = ('inspect_raw', 'inspect_config', 'copy_to_layout')
+    host = FakeHost(tmp_path / 'store')
+    published(host)
+    check = image(host, check_mode=True)
+    assert [call[0] for call in host.calls if call[0] in registry_calls] == ['inspect_raw', 'inspect_config']
+    host.forget_calls()
+    real = image(host)
+    assert [call[0] for call in host.calls if call[0] in registry_calls] == ['inspect_raw', 'copy_to_layout']
+    assert check['pull']['layers_added'] == real['pull']['layers_added'] == 2
+
+
+def test_a_refused_config_in_a_real_pull_leaves_only_blobs(tmp_path):
+    host = FakeHost(tmp_path / 'store')
+    host.registry.add_image(REMOTE, [BASE], {'Env': ['A=1\nlxc.hook.pre-start = /bin/evil']})
+    with pytest.raises(DockerliteError, match='the image config sha256:'):
+        image(host)
+    assert host.store().list_images() == []
+    layers = os.path.join(host.root, 'layers')
+    assert not os.path.isdir(layers) or os.listdir(layers) == []
+    assert listing(os.path.join(host.root, 'tmp')) == []
+
+
 def test_pull_missing_does_not_ask_the_registry_again(tmp_path):
     host = FakeHost(tmp_path / 'store')
     published(host)
