@@ -45,6 +45,7 @@ from .runner import FLOOR_ARGS, loop_figures, loop_task, names, stack_members, s
 DOCKER_MODULE = 'community.docker.docker_container'
 PODMAN_MODULE = 'containers.podman.podman_container'
 MODULES = {'dockerlite': CONTAINER_MODULE, 'docker': DOCKER_MODULE, 'podman': PODMAN_MODULE}
+CODES = {'dockerlite': 'dl', 'docker': 'dk', 'podman': 'pm'}  # in the names of each tool's containers
 PEER_IMAGE = 'dlbench-busybox:latest'
 ONE_OFF = ['/bin/echo', 'bench']
 PHASES = ('create', 'rerun', 'stop', 'remove', 'oneoff')
@@ -56,7 +57,7 @@ class Tool:
 
     def __init__(self, name, ws, peers):
         self.name, self.ws, self.peers = name, ws, peers
-        self.module = MODULES[name]
+        self.module, self.code = MODULES[name], CODES[name]
         self.image = IMAGE if name == 'dockerlite' else PEER_IMAGE
         self.base = {'name': '{{ item }}', 'stop_timeout': 0}
         if name == 'docker':
@@ -242,72 +243,83 @@ def import_images(ws, peers, tools):
             for tool in tools if tool.name != 'dockerlite'}
 
 
-def ansible_figures(ws, tool, n):
-    """The five loops through Ansible, two floor loops in the same plays, the disk the N containers
-    added and their idle memory."""
-    items = names(ws, 'p%s' % tool.name[:2], n)
-    floor = names(ws, 'pf', n)
+def ansible_figures(ws, tools, n):
+    """The five loops of each tool through Ansible, the tools one after the other in the same plays
+    (so a change of the machine's load hits all three alike), with a floor loop first in the first
+    play and last in the second; between the plays, the disk the N containers of each tool added
+    and their idle memory. Per tool: its figures, each with the same floor."""
+    items = {tool.name: names(ws, 'p' + tool.code, n) for tool in tools}
+    oneoff = {tool.name: names(ws, 'po' + tool.code, n) for tool in tools}
+    floor_task = loop_task('floor', FLOOR_MODULE, FLOOR_ARGS, names(ws, 'pf', n))
     python = ws.settings.module_python
-    before = tool.storage_bytes()
-    first = ws.ansible.play('peers-%s-create' % tool.name, [
-        loop_task('floor', FLOOR_MODULE, FLOOR_ARGS, floor),
-        loop_task('create', tool.module, tool.task_args('create'), items)], interpreter=python)['tasks']
-    figures = {'floor_before': loop_figures(first[0], n), 'create': loop_figures(first[1], n),
-               'disk_bytes': tool.storage_bytes() - before}
-    figures['memory'] = idle_memory(tool.pids(items))
-    oneoff = names(ws, 'po%s' % tool.name[:2], n)
-    tasks = [loop_task(phase, tool.module, tool.task_args(phase), items) for phase in ('rerun', 'stop', 'remove')]
-    tasks += [loop_task('oneoff', tool.module, tool.task_args('oneoff'), oneoff),
-              loop_task('floor', FLOOR_MODULE, FLOOR_ARGS, floor)]
-    second = ws.ansible.play('peers-%s-rest' % tool.name, tasks, interpreter=python)['tasks']
-    for phase, task in zip(('rerun', 'stop', 'remove', 'oneoff', 'floor_after'), second):
-        figures[phase] = loop_figures(task, n)
-    figures['floor_ms'] = (figures['floor_before']['per_item_ms'] + figures['floor_after']['per_item_ms']) / 2
-    log('peers: %s through Ansible: create %.0f ms, rerun %.0f ms, stop %.0f ms, remove %.0f ms, one-off %.0f ms '
-        'per item (floor %.0f ms)' % (tool.name, figures['create']['per_item_ms'], figures['rerun']['per_item_ms'],
-                                      figures['stop']['per_item_ms'], figures['remove']['per_item_ms'],
-                                      figures['oneoff']['per_item_ms'], figures['floor_ms']))
+    before = {tool.name: tool.storage_bytes() for tool in tools}
+    first = ws.ansible.play('peers-create', [floor_task] + [
+        loop_task('create ' + tool.name, tool.module, tool.task_args('create'), items[tool.name]) for tool in tools],
+        interpreter=python)['tasks']
+    figures = {tool.name: {'create': loop_figures(task, n), 'disk_bytes': tool.storage_bytes() - before[tool.name],
+                           'memory': idle_memory(tool.pids(items[tool.name]))}
+               for tool, task in zip(tools, first[1:])}
+    tasks = [loop_task('%s %s' % (phase, tool.name), tool.module, tool.task_args(phase),
+                       (oneoff if phase == 'oneoff' else items)[tool.name])
+             for phase in PHASES[1:] for tool in tools]
+    second = ws.ansible.play('peers-rest', tasks + [floor_task], interpreter=python)['tasks']
+    for index, (phase, tool) in enumerate((phase, tool) for phase in PHASES[1:] for tool in tools):
+        figures[tool.name][phase] = loop_figures(second[index], n)
+    floors = {'floor_before': loop_figures(first[0], n), 'floor_after': loop_figures(second[-1], n)}
+    floors['floor_ms'] = (floors['floor_before']['per_item_ms'] + floors['floor_after']['per_item_ms']) / 2
+    for tool in tools:
+        figures[tool.name].update(floors)
+        log('peers: %s through Ansible: %s per item (floor %.0f ms)' % (tool.name, ', '.join(
+            '%s %.0f ms' % (phase, figures[tool.name][phase]['per_item_ms']) for phase in PHASES), floors['floor_ms']))
     return figures
 
 
-def direct_figures(ws, tool, n):
-    """create+start and a one-off run, each N times directly; medians."""
-    items = names(ws, 'd%s' % tool.name[:2], n)
-    create = [tool.direct_create(name) for name in items]
-    tool.remove(items)
-    oneoff = [tool.direct_one_off(name) for name in names(ws, 'x%s' % tool.name[:2], n)]
-    figures = {'create_ms': median(create), 'oneoff_ms': median(oneoff)}
-    if tool.name == 'dockerlite':
-        # What bounds a direct module run: the interpreter's start, and the module's imports (cached .pyc).
-        figures['python_ms'] = median([python_ms(ws, 'pass') for _run in range(n)])
-        figures['import_ms'] = median([python_ms(ws, 'import %sdockerlite_container' % COLLECTION_MODULES)
-                                       for _run in range(n)]) - figures['python_ms']
-    log('peers: %s directly: create+start %.0f ms, one-off %.0f ms' % (tool.name, figures['create_ms'],
-                                                                       figures['oneoff_ms']))
+def direct_figures(ws, tools, n):
+    """create+start, then a one-off run, N times each directly, the tools taking turns; medians."""
+    runs = {tool.name: {'create_ms': [], 'oneoff_ms': []} for tool in tools}
+    for field, kind, call in (('create_ms', 'd', Tool.direct_create), ('oneoff_ms', 'x', Tool.direct_one_off)):
+        items = {tool.name: names(ws, kind + tool.code, n) for tool in tools}
+        for index in range(n):
+            for tool in tools:
+                runs[tool.name][field].append(call(tool, items[tool.name][index]))
+        if field == 'create_ms':
+            for tool in tools:
+                tool.remove(items[tool.name])
+    figures = {tool: {field: median(values) for field, values in fields.items()} for tool, fields in runs.items()}
+    # What bounds a direct module run: the interpreter's start, and the module's imports (cached .pyc).
+    ours = figures['dockerlite']
+    ours['python_ms'] = median([python_ms(ws, 'pass') for _run in range(n)])
+    ours['import_ms'] = median([python_ms(ws, 'import %sdockerlite_container' % COLLECTION_MODULES)
+                                for _run in range(n)]) - ours['python_ms']
+    for tool, data in figures.items():
+        log('peers: %s directly: create+start %.0f ms, one-off %.0f ms' % (tool, data['create_ms'],
+                                                                           data['oneoff_ms']))
     return figures
 
 
-def commit_figures(ws, tool, sizes_mib):
-    """Commit of a fresh running container after each size written into it from the host (not synced)."""
-    figures = {}
+def commit_figures(ws, tools, sizes_mib):
+    """Commit of a fresh running container after each size written into it from the host (not synced),
+    each size for every tool in turn; ms per tool and size."""
+    figures = {tool.name: {} for tool in tools}
     for size in sizes_mib:
-        name = '%sc%s%d' % (ws.prefix, tool.name[:2], size)
-        image = '%scommit-%s:%d' % (ws.prefix, tool.name, size) if tool.name == 'dockerlite' \
-            else 'dlbench-commit:%d' % size
-        tool.direct_create(name)
-        random_file(os.path.join(tool.writable_dir(name), 'bench-data'), size)
-        figures[str(size)] = tool.direct_commit(name, image)
-        tool.remove([name])
-        tool.remove_image(image)
-        if tool.name == 'dockerlite':
-            ws.quiesce()
-        log('peers: %s commit after %d MiB: %.0f ms' % (tool.name, size, figures[str(size)]))
+        for tool in tools:
+            name = '%sc%s%d' % (ws.prefix, tool.code, size)
+            image = '%scommit-%s:%d' % (ws.prefix, tool.name, size) if tool.name == 'dockerlite' \
+                else 'dlbench-commit:%d' % size
+            tool.direct_create(name)
+            random_file(os.path.join(tool.writable_dir(name), 'bench-data'), size)
+            figures[tool.name][str(size)] = tool.direct_commit(name, image)
+            tool.remove([name])
+            tool.remove_image(image)
+            if tool.name == 'dockerlite':
+                ws.quiesce()
+            log('peers: %s commit after %d MiB: %.0f ms' % (tool.name, size, figures[tool.name][str(size)]))
     return figures
 
 
 def stack_figures(ws, tool, n):
     """BENCH_STACK_N containers: one dockerlite_stack task, or a loop of as many items of the peer's module."""
-    items = names(ws, 's%s' % tool.name[:2], n)
+    items = names(ws, 's' + tool.code, n)
     python = ws.settings.module_python
     if tool.name == 'dockerlite':
         task = stack_task('create', ws.root, ws.prefix + 'pstack', 'started', stack_members(items))
@@ -351,10 +363,11 @@ def measure_peers(ws, results):
         commit_sizes = sorted({min(settings.commit_mib), max(settings.commit_mib)})
         for key, measure, arg in (('ansible', ansible_figures, settings.peers_n),
                                   ('direct', direct_figures, settings.peers_n),
-                                  ('commit', commit_figures, commit_sizes),
-                                  ('stack', stack_figures, settings.stack_n)):
+                                  ('commit', commit_figures, commit_sizes)):
             if arg:
-                figures[key] = {tool.name: measure(ws, tool, arg) for tool in tools}
+                figures[key] = measure(ws, tools, arg)
+        if settings.stack_n:
+            figures['stack'] = {tool.name: stack_figures(ws, tool, settings.stack_n) for tool in tools}
     finally:
         left = peers.stop()
         ws.peers = None
