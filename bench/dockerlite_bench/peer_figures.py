@@ -346,17 +346,26 @@ def measure_peers(ws, results):
     figures = {'n': settings.peers_n, 'peers': list(settings.peers), 'skipped': {},
                'module_python': settings.module_python, 'stack_n': settings.stack_n}
     results['peers'] = figures
-    peers = BenchPeers(os.path.join(ws.tmp, 'engines'), settings.peers)
+
+    def skip(peer, why):
+        figures['skipped'][peer] = why
+        log('skipped: %s' % why)
+    which = list(settings.peers)
+    if 'docker' in which and subprocess.run([settings.module_python, '-c', 'import requests'], capture_output=True,
+                                            check=False).returncode != 0:
+        which.remove('docker')
+        skip('docker', 'docker: community.docker needs requests, which %s cannot import (make bench-module-venv)'
+             % settings.module_python)
+    peers = BenchPeers(os.path.join(ws.tmp, 'engines'), which)
     ws.peers = peers
     try:
         tools = [Tool('dockerlite', ws, peers)]
-        for peer in settings.peers:
+        for peer in which:
             if peers.available(peer):
                 tools.append(Tool(peer, ws, peers))
                 figures.setdefault('versions', {})[peer] = peers.state[peer].get('version')
             else:
-                figures['skipped'][peer] = peers.skipped(peer)
-                log('skipped: %s not installed (%s)' % (peer, peers.skipped(peer)))
+                skip(peer, '%s not installed (%s)' % (peer, peers.skipped(peer)))
         if len(tools) == 1:
             return
         figures['import_ms'] = import_images(ws, peers, tools)

@@ -110,15 +110,15 @@ def test_wrong_changes_are_named():
 
 
 def test_skipped_peers_and_no_peers():
-    data = peer_results(skipped={'podman': 'podman or runc is not installed'})
+    data = peer_results(skipped={'podman': 'podman not installed (podman or runc is not installed)'})
     data['peers']['peers'] = ['docker', 'podman']
     for figure in ('ansible', 'direct', 'commit', 'stack'):
         del data['peers'][figure]['podman']
     text = peer_section(data)
     assert 'skipped: podman not installed (podman or runc is not installed)' in text
     assert '| # | Figure | N | dockerlite.core | docker | Ours / faster peer |' in text
-    only_skipped = {'peers': {'n': 10, 'peers': ['docker'], 'skipped': {'docker': 'gone'}, 'module_python': 'p',
-                              'stack_n': 0}}
+    only_skipped = {'peers': {'n': 10, 'peers': ['docker'], 'skipped': {'docker': 'docker not installed (gone)'},
+                              'module_python': 'p', 'stack_n': 0}}
     assert '| 9 |' not in peer_section(only_skipped) and 'skipped: docker not installed (gone)' in \
         peer_section(only_skipped)
     assert peer_section({}) == ''
