@@ -289,8 +289,9 @@ def direct_figures(ws, tools, n):
     # What bounds a direct module run: the interpreter's start, and the module's imports (cached .pyc).
     ours = figures['dockerlite']
     ours['python_ms'] = median([python_ms(ws, 'pass') for _run in range(n)])
-    ours['import_ms'] = median([python_ms(ws, 'import %sdockerlite_container' % COLLECTION_MODULES)
-                                for _run in range(n)]) - ours['python_ms']
+    for field, module in (('import_ms', 'dockerlite_container'), ('import_commit_ms', 'dockerlite_commit')):
+        ours[field] = median([python_ms(ws, 'import ' + COLLECTION_MODULES + module)
+                              for _run in range(n)]) - ours['python_ms']
     for tool, data in figures.items():
         log('peers: %s directly: create+start %.0f ms, one-off %.0f ms' % (tool, data['create_ms'],
                                                                            data['oneoff_ms']))
