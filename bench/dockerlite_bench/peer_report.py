@@ -162,7 +162,8 @@ def stack_rows(figures, peers):
     if not stack:
         return []
     values = {tool: data['ms'] for tool, data in stack.items()}
-    return [PeerRow('stack', 'stack: create+start of N containers through Ansible', figures['stack_n'], values,
+    return [PeerRow('stack', 'stack: create+start of %d containers through Ansible' % figures['stack_n'],
+                    figures['stack_n'], values,
                     {tool: fmt_ms(value) for tool, value in values.items()},
                     '; '.join('%s: %s' % (tool, data['how']) for tool, data in stack.items()))]
 
@@ -172,8 +173,7 @@ def peer_section(results):
     figures = results.get('peers')
     if not figures:
         return ''
-    measured = set(figures.get('ansible', {})) | set(figures.get('direct', {}))
-    peers = [peer for peer in figures['peers'] if peer in measured]
+    peers = measured_peers(figures)
     lines = ['', 'Figure 9: compared with %s, in the same run on the same busybox rootfs; the three modules on %s.'
              % (', '.join('%s %s' % (peer.capitalize(), figures.get('versions', {}).get(peer) or '')
                           for peer in peers) or 'no peer', figures['module_python'])]
@@ -181,6 +181,40 @@ def peer_section(results):
         lines.append('skipped: %s' % why)
     if not peers:
         return '\n'.join(lines) + '\n'
-    rows = [row for build in (ansible_rows, direct_rows, commit_rows, stack_rows) for row in build(figures, peers)]
-    lines += ['', markdown_lines(COLUMNS_BEFORE + tuple(peers) + COLUMNS_AFTER, [row.render(peers) for row in rows])]
+    lines += ['', markdown_lines(COLUMNS_BEFORE + tuple(peers) + COLUMNS_AFTER,
+                                 [row.render(peers) for row in all_rows(figures, peers)])]
     return '\n'.join(lines) + '\n'
+
+
+def measured_peers(figures):
+    measured = set(figures.get('ansible', {})) | set(figures.get('direct', {}))
+    return [peer for peer in figures['peers'] if peer in measured]
+
+
+def all_rows(figures, peers):
+    return [row for build in (ansible_rows, direct_rows, commit_rows, stack_rows) for row in build(figures, peers)]
+
+
+def peer_summary(results):
+    """A short table for the project's README (``peers-summary.md``): the machine and the date, and per
+    row each tool's figure and whether ours is faster than every peer; '' when no peer ran."""
+    figures = results.get('peers') or {}
+    peers = measured_peers(figures) if figures else []
+    if not peers:
+        return ''
+    info = results['machine']
+    lines = ['From `make bench` on %s, %s RAM, kernel %s, %s (load average %.2f before the run, %.2f after); '
+             'through Ansible: %d-item loops, ms per container and, in brackets, the ratio to Ansible\'s own '
+             'cost (a no-op `ansible.builtin.file` loop item in the same play).' % (
+                 info['cpu'], info['memory'], info['kernel'], results['date'], results['load_before'][0],
+                 results.get('load_after', [0.0])[0], figures['n']), '']
+    columns = ('', 'dockerlite.core') + tuple('%s %s' % (peer.capitalize(), figures.get('versions', {}).get(peer, ''))
+                                              for peer in peers) + ('faster than every peer',)
+    cells = []
+    for row in all_rows(figures, peers):
+        if row.key == 'rerun_floor':
+            continue
+        rendered = row.render(peers)
+        cells.append([row.label.replace(' per container, through Ansible (loop)', ', through Ansible')]
+                     + rendered[3:4 + len(peers)] + [rendered[-2]])
+    return '\n'.join(lines + [markdown_lines(columns, cells)]) + '\n'

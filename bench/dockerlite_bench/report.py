@@ -416,4 +416,10 @@ def write_report(results, settings):
         handle.write(text)
     with open(os.path.join(settings.output, 'results.json'), 'w') as handle:
         json.dump(results, handle, indent=1)
+    from .peer_report import peer_summary  # pylint: disable=import-outside-toplevel,cyclic-import
+
+    summary = peer_summary(results)
+    if summary:
+        with open(os.path.join(settings.output, 'peers-summary.md'), 'w') as handle:
+            handle.write(summary)
     return text

@@ -10,7 +10,7 @@ import pytest
 from dockerlite_bench import peer_report
 from dockerlite_bench.common import MIB, BenchError, Settings, parse_peers
 from dockerlite_bench.peer_figures import process_name
-from dockerlite_bench.peer_report import compare, peer_section
+from dockerlite_bench.peer_report import compare, peer_section, peer_summary
 
 
 def test_bench_peers_setting():
@@ -91,7 +91,7 @@ def test_peer_table_has_a_column_per_peer_and_a_verdict_per_row():
     assert small[8] == '**no**' and small[10].endswith('interpreter start 20.0 ms + import of the module (with '
                                                        'ansible.module_utils.basic; compiled files cached) 100 ms = '
                                                        '120 ms |')
-    assert rows['stack: create+start of N containers through Ansible'][6:10] == ['0.01×', '', '', 'yes']
+    assert rows['stack: create+start of 100 containers through Ansible'][6:10] == ['0.01×', '', '', 'yes']
 
 
 def test_a_missed_ansible_target_gives_the_floor_bound_and_the_measured_note(monkeypatch):
@@ -126,3 +126,16 @@ def test_skipped_peers_and_no_peers():
     assert '| 9 |' not in peer_section(only_skipped) and 'skipped: docker not installed (gone)' in \
         peer_section(only_skipped)
     assert peer_section({}) == ''
+
+
+def test_summary_for_the_readme():
+    data = dict(peer_results(ours=200.0), machine={'cpu': '2 × CPU', 'memory': '1.0 GiB', 'kernel': 'k'},
+                date='2026-01-01 00:00:00 UTC', load_before=[0.1, 0, 0], load_after=[0.5, 0, 0])
+    lines = peer_summary(data).splitlines()
+    assert lines[0].startswith('From `make bench` on 2 × CPU, 1.0 GiB RAM, kernel k, 2026-01-01 00:00:00 UTC (load '
+                               'average 0.10 before the run, 0.50 after); through Ansible: 10-item loops')
+    assert lines[1] == '' and lines[2] == '|  | dockerlite.core | Docker 20.10 | Podman 4.3 | faster than every peer |'
+    assert lines[4] == '| create+start, through Ansible | 200 ms (2.00× floor) | 250 ms (2.50× floor) | ' \
+                       '300 ms (3.00× floor) | yes |'
+    assert not any('against the Ansible floor' in line for line in lines)
+    assert peer_summary({'peers': {}}) == '' and peer_summary({}) == ''
