@@ -37,7 +37,7 @@ import subprocess
 import time
 
 from .common import COMMAND, CONTAINER_MODULE, FLOOR_MODULE, HOST_PYTHON, IMAGE, STACK_MODULE, BenchError, log, \
-    median, run
+    median, run, timed_ms
 from .peers import BenchPeers
 from .registry import du_bytes, random_file
 from .runner import FLOOR_ARGS, loop_figures, loop_task, names, stack_members, stack_task, task_ms
@@ -192,9 +192,7 @@ def module_ms(ws, module, args, expect_stdout=None):
 
 def python_ms(ws, code):
     """One run of ``/usr/bin/python3 -c code`` with the module's environment, in ms."""
-    started = time.monotonic()
-    run([HOST_PYTHON, '-c', code], env=ws.host_env())
-    return (time.monotonic() - started) * 1000.0
+    return timed_ms(lambda: run([HOST_PYTHON, '-c', code], env=ws.host_env()))
 
 
 def rss_kib(pid):

@@ -46,10 +46,9 @@ def plot_peers(plt, figures):
                             + [commit.get(tool, {}).get(str(size)) for size in sizes]) for tool in tools],
          'ms (log)', log=True, colors=PEER_COLORS)
     axes[1].set_title('9b. directly (module without a controller vs CLI)')
-    bars(axes[2], ['monitor', 'PID 1'], [(tool, [ansible[tool]['memory']['monitor_kib'] / 1024,
-                                                  ansible[tool]['memory']['init_kib'] / 1024])
-                                         for tool in tools if tool in ansible], 'MiB RSS per idle container',
-         colors=PEER_COLORS)
+    memory = [(tool, [ansible[tool]['memory']['monitor_kib'] / 1024, ansible[tool]['memory']['init_kib'] / 1024])
+              for tool in tools if tool in ansible]
+    bars(axes[2], ['monitor', 'PID 1'], memory, 'MiB RSS per idle container', colors=PEER_COLORS)
     axes[2].set_title('9c. memory per idle container')
     return fig
 
