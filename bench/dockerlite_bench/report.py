@@ -418,8 +418,10 @@ def write_report(results, settings):
         json.dump(results, handle, indent=1)
     from .peer_report import peer_summary  # pylint: disable=import-outside-toplevel,cyclic-import
 
-    summary = peer_summary(results)
+    summary, path = peer_summary(results), os.path.join(settings.output, 'peers-summary.md')
     if summary:
-        with open(os.path.join(settings.output, 'peers-summary.md'), 'w') as handle:
+        with open(path, 'w') as handle:
             handle.write(summary)
+    elif os.path.exists(path):  # an earlier run's
+        os.unlink(path)
     return text
