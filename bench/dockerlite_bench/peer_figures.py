@@ -37,7 +37,7 @@ import subprocess
 import time
 
 from .common import COMMAND, CONTAINER_MODULE, FLOOR_MODULE, HOST_PYTHON, IMAGE, STACK_MODULE, BenchError, log, \
-    median, run, timed_ms
+    mean, median, run, timed_ms
 from .peers import BenchPeers
 from .registry import du_bytes, random_file
 from .runner import FLOOR_ARGS, loop_figures, loop_task, names, stack_members, stack_task, task_ms
@@ -195,10 +195,11 @@ def python_ms(ws, code):
     return timed_ms(lambda: run([HOST_PYTHON, '-c', code], env=ws.host_env()))
 
 
-def rss_kib(pid):
+def rss_kib(pid, field='VmRSS'):
+    """A memory figure of /proc/PID/status in KiB: VmRSS (resident), RssAnon (its anonymous part)."""
     with open('/proc/%d/status' % pid) as handle:
         for line in handle:
-            if line.startswith('VmRSS:'):
+            if line.startswith(field + ':'):
                 return int(line.split()[1])
     return 0
 
@@ -221,13 +222,14 @@ def process_name(cmdline):
 
 def idle_memory(pids):
     """RSS of each container's PID 1 and of its parent (its monitor): mean KiB, and the parents' names."""
-    init, monitor, monitor_names = [], [], set()
+    init, monitor, anon, monitor_names = [], [], [], set()
     for pid in pids:
         ppid, name = parent(pid)
         init.append(rss_kib(pid))
         monitor.append(rss_kib(ppid))
+        anon.append(rss_kib(ppid, 'RssAnon'))
         monitor_names.add(name)
-    return {'init_kib': sum(init) / len(init), 'monitor_kib': sum(monitor) / len(monitor),
+    return {'init_kib': mean(init), 'monitor_kib': mean(monitor), 'monitor_anon_kib': mean(anon),
             'monitor': ', '.join(sorted(monitor_names))}
 
 

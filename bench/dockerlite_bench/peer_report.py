@@ -104,8 +104,18 @@ def ansible_rows(figures, peers):
                             fmt_mib(memory[tool]), data['memory']['monitor'],
                             fmt_mib(data['memory']['monitor_kib'] * 1024), fmt_mib(data['memory']['init_kib'] * 1024))
                          for tool, data in ansible.items()},
-                        'the daemons (dockerd, containerd) are not counted'))
+                        joined('the daemons (dockerd, containerd) are not counted', anon_note(ansible))))
     return rows
+
+
+def anon_note(ansible):
+    """The monitors' anonymous memory (their own, not shared with a file), when measured."""
+    known = [(tool, data['memory']['monitor_anon_kib']) for tool, data in ansible.items()
+             if 'monitor_anon_kib' in data['memory']]
+    if not known:
+        return ''
+    return "the monitor's anonymous memory: %s" % ', '.join('%s %s' % (tool, fmt_mib(kib * 1024))
+                                                           for tool, kib in known)
 
 
 def wrong_changes(ansible, phase, n):

@@ -46,7 +46,7 @@ def loops(create, rerun, floor=100.0, n=10, rerun_changed=0):
     return {'create': loop(create, n), 'rerun': loop(rerun, rerun_changed), 'stop': loop(create, n),
             'remove': loop(create, n), 'oneoff': loop(create, n), 'floor_ms': floor,
             'floor_before': loop(floor, 0), 'floor_after': loop(floor, 0), 'disk_bytes': n * MIB // 10,
-            'memory': {'monitor_kib': 2048, 'init_kib': 1024, 'monitor': 'x'}}
+            'memory': {'monitor_kib': 2048, 'init_kib': 1024, 'monitor_anon_kib': 1536, 'monitor': 'x'}}
 
 
 def peer_results(ours=120.0, docker=250.0, podman=300.0, rerun=104.0, skipped=None):
@@ -139,3 +139,11 @@ def test_summary_for_the_readme():
                        '300 ms (3.00× floor) | yes |'
     assert not any('against the Ansible floor' in line for line in lines)
     assert peer_summary({'peers': {}}) == '' and peer_summary({}) == ''
+
+
+def test_memory_row():
+    row = table_rows(peer_section(peer_results()))['memory (RSS) per idle container: monitor + PID 1']
+    assert row[3] == '3.00 MiB (x 2.00 MiB + PID 1 1.00 MiB)'
+    assert row[6:10] == ['1.00×', '', '', '**no**']
+    assert row[10].startswith("the daemons (dockerd, containerd) are not counted; the monitor's anonymous memory: "
+                              "dockerlite 1.50 MiB, docker 1.50 MiB, podman 1.50 MiB")
