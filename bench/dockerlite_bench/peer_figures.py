@@ -21,7 +21,8 @@ A peer that is not installed is skipped with one line. Then, for dockerlite.core
   the interpreter's start and the module's import, which bound the module's time;
 - commit of a running container after the smallest and the largest of BENCH_COMMIT_MIB
   written into it from the host (into the rootfs; for a peer, through its merged overlay),
-  dockerlite_commit run directly against ``docker commit`` / ``podman commit``;
+  dockerlite_commit run directly against ``docker commit`` / ``podman commit``; and dockerlite's
+  commit once more with the data flushed first (the flush timed), which bounds its figure;
 - the stack: BENCH_STACK_N containers, one dockerlite_stack task against a loop of as many
   items of the peer's module.
 
@@ -318,6 +319,22 @@ def commit_figures(ws, tools, sizes_mib):
     return figures
 
 
+def synced_commit_figures(ws, tool, sizes_mib):
+    """dockerlite's commit with the written data flushed first (``btrfs filesystem sync``, timed): the
+    commit flushes unsynced data itself, and this shows that share. Per size: sync ms and commit ms."""
+    figures = {}
+    for size in sizes_mib:
+        name, image = '%scs%d' % (ws.prefix, size), '%scommit-synced:%d' % (ws.prefix, size)
+        tool.direct_create(name)
+        random_file(os.path.join(tool.writable_dir(name), 'bench-data'), size)
+        figures[str(size)] = {'sync_ms': timed_ms(lambda: run(['btrfs', 'filesystem', 'sync', ws.fs])),
+                              'commit_ms': tool.direct_commit(name, image)}
+        tool.remove([name])
+        tool.remove_image(image)
+        ws.quiesce()
+    return figures
+
+
 def stack_figures(ws, tool, n):
     """BENCH_STACK_N containers: one dockerlite_stack task, or a loop of as many items of the peer's module."""
     items = names(ws, 's' + tool.code, n)
@@ -376,6 +393,7 @@ def measure_peers(ws, results):
                                   ('commit', commit_figures, commit_sizes)):
             if arg:
                 figures[key] = measure(ws, tools, arg)
+        figures['commit_synced'] = synced_commit_figures(ws, tools[0], commit_sizes)
         if settings.stack_n:
             figures['stack'] = {tool.name: stack_figures(ws, tool, settings.stack_n) for tool in tools}
     finally:

@@ -160,9 +160,12 @@ def commit_rows(figures, peers):
     for size in sizes:
         key = 'commit_large' if size == sizes[-1] and len(sizes) > 1 else 'commit_small'
         values = {tool: data.get(str(size)) for tool, data in commit.items()}
+        synced = figures.get('commit_synced', {}).get(str(size))
         rows.append(PeerRow(key, 'commit of a running container after %d MiB written (not synced), directly' % size,
                             None, values, {tool: fmt_ms(value) for tool, value in values.items()},
                             joined('dockerlite_commit run directly vs docker commit / podman commit',
+                                   synced and 'ours with the data flushed first (btrfs filesystem sync %s before '
+                                              'it): %s' % (fmt_ms(synced['sync_ms']), fmt_ms(synced['commit_ms'])),
                                    start_bound(figures.get('direct', {}).get('dockerlite', {}), 'import_commit_ms'))))
     return rows
 
