@@ -114,8 +114,8 @@ def anon_note(ansible):
              if 'monitor_anon_kib' in data['memory']]
     if not known:
         return ''
-    return "the monitor's anonymous memory: %s" % ', '.join('%s %s' % (tool, fmt_mib(kib * 1024))
-                                                           for tool, kib in known)
+    listed = ', '.join('%s %s' % (tool, fmt_mib(kib * 1024)) for tool, kib in known)
+    return "the monitor's anonymous memory: %s" % listed
 
 
 def wrong_changes(ansible, phase, n):
