@@ -49,7 +49,7 @@ collection:
 	mkdir -p $(COLLECTION_DIR)
 	test -d $(COLLECTION_DIR)/.git || git -C $(COLLECTION_DIR) init --quiet
 	rsync -a --delete \
-		--exclude=/.git --exclude=/.venv --exclude=/.venv-2.16 --exclude=/.build --exclude=/.ansible \
+		--exclude=/.git --exclude=/.venv --exclude=/.venv-2.16 --exclude=/.venv-bench-modules --exclude=/.build --exclude=/.ansible \
 		--exclude=/tests/output --exclude=__pycache__ \
 		$(CURDIR)/ $(COLLECTION_DIR)/
 
@@ -123,7 +123,7 @@ readme-test: venv
 	VENV=$(VENV) $(VENV)/bin/python tests/readme/run_readme.py
 
 clean:
-	rm -rf $(BUILD) $(VENV) $(ANSIBLE_CORE_216_VENV) .ansible tests/output
+	rm -rf $(BUILD) $(VENV) $(ANSIBLE_CORE_216_VENV) $(BENCH_MODULE_VENV) .ansible tests/output
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The main job, on this host (as root): prerequisites, a btrfs store (a sparse
@@ -148,20 +148,37 @@ demo-clean:
 # against their floors and community.general.lxc_container, side by side; prints
 # one markdown table, writes bench/output/results.{md,json} and PNG plots. The
 # BENCH_* variables in bench/README.md shorten it (BENCH_N=3 BENCH_PEER_N=0 ...).
+# BENCH_PEERS: the peers started and measured side by side (figure 9), those installed of
+# "docker podman"; "none" skips them. The three container modules run on BENCH_MODULE_VENV's
+# Python: /usr/bin/python3 with its system packages (python3-lxc, python3-btrfsutil) plus
+# requests, which community.docker needs.
 BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_PEERS ?= docker podman
+BENCH_MODULE_VENV ?= $(CURDIR)/.venv-bench-modules
+BENCH_MODULE_STAMP := $(BENCH_MODULE_VENV)/.requests-installed
 
-.PHONY: bench bench-venv
+.PHONY: bench bench-venv bench-module-venv
 bench-venv: $(BENCH_STAMP)
 
 $(BENCH_STAMP): $(VENV_STAMP)
 	$(VENV)/bin/python -m pip install --quiet matplotlib
 	touch $@
 
+bench-module-venv: $(BENCH_MODULE_STAMP)
+
+$(BENCH_MODULE_STAMP):
+	test -x $(BENCH_MODULE_VENV)/bin/python || /usr/bin/python3 -m venv --system-site-packages $(BENCH_MODULE_VENV)
+	$(BENCH_MODULE_VENV)/bin/python -m pip install --quiet requests
+	touch $@
+
 bench:
 	$(MAKE) venv
 	$(MAKE) bench-venv
+	if [ -n "$(strip $(filter-out none,$(BENCH_PEERS)))" ]; then $(MAKE) bench-module-venv; fi
 	$(MAKE) collection
-	$(VENV)/bin/python bench/bench.py --build $(BUILD) --output $(CURDIR)/bench/output
+	BENCH_PEERS='$(BENCH_PEERS)' \
+	BENCH_MODULE_PYTHON=$$(test -n "$(strip $(filter-out none,$(BENCH_PEERS)))" && echo $(BENCH_MODULE_VENV)/bin/python) \
+		$(VENV)/bin/python bench/bench.py --build $(BUILD) --output $(CURDIR)/bench/output
 
 # The test fleet, as root: FLEET_HOSTS hosts, each a network namespace with its own sshd
 # and loopback store, FLEET_CONTAINERS containers each, through playbooks/fleet.yml with

@@ -1,7 +1,7 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""dockerlite.core benchmark: the modules against their floors and their peer, side by side in one run.
+"""dockerlite.core benchmark: the modules against their floors and their peers, side by side in one run.
 
 Run as root with the project's venv Python (``make bench`` does both); see
 bench/README.md for what each row means. Everything happens on a throwaway
@@ -24,7 +24,12 @@ Settings, from the environment:
   BENCH_STACK_N     containers in the one dockerlite_stack task (default 100; 0 skips it)
   BENCH_QUOTA_N     containers per loop of the quotas off/on figure (default 10; 0 skips the figure)
   BENCH_PULL_MIB    size of the 3-layer image of the registry figure (default 100; 0 skips the figure)
-  BENCH_ONLY        measure only these once-per-run figures (e.g. "registry"): no per-N figures, no plots
+  BENCH_ONLY        measure only these once-per-run figures (e.g. "registry", "peers"): no per-N figures, no plots
+  BENCH_PEERS       peers started and measured side by side (default "docker podman", those installed;
+                    "none" skips the figure)
+  BENCH_PEERS_N     loop items and direct runs per container figure of the peers' figure (default 10)
+  BENCH_MODULE_PYTHON  the Python of the three container modules in the peers' figure (default
+                    /usr/bin/python3; make bench: a venv of it with requests, for community.docker)
 """
 
 from __future__ import annotations

@@ -65,6 +65,21 @@ def env_ints(environ, name, default):
     return [int(word) for word in environ.get(name, default).split()]
 
 
+KNOWN_PEERS = ('docker', 'podman')
+
+
+def parse_peers(value):
+    """BENCH_PEERS: the peers to start, in order; "none" (or nothing) for none."""
+    words = value.replace(',', ' ').split()
+    if words in ([], ['none']):
+        return []
+    unknown = [word for word in words if word not in KNOWN_PEERS]
+    if unknown:
+        raise BenchError('BENCH_PEERS: unknown peer %s (known: %s, or none)' % (', '.join(unknown),
+                                                                                ', '.join(KNOWN_PEERS)))
+    return list(dict.fromkeys(words))
+
+
 class Settings:
     """The run's settings: the command line's directories and the BENCH_* environment variables
     (bench/README.md lists them)."""
@@ -88,4 +103,9 @@ class Settings:
         self.pull_mib = int(environ.get('BENCH_PULL_MIB', '100'))
         # Measure only the named once-per-run figures (e.g. "registry"): no per-N figures, no plots.
         self.only = environ.get('BENCH_ONLY', '').split()
+        # Docker and Podman, side by side (figure 9): which to start ("none" or empty: none), the loop
+        # items per container figure, and the Python the three container modules run on.
+        self.peers = parse_peers(environ.get('BENCH_PEERS', ' '.join(KNOWN_PEERS)))
+        self.peers_n = int(environ.get('BENCH_PEERS_N', '10'))
+        self.module_python = environ.get('BENCH_MODULE_PYTHON') or HOST_PYTHON
         self.bin = os.path.dirname(sys.executable)

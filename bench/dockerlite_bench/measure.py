@@ -17,9 +17,11 @@ import os
 import shutil
 
 from .common import (COMMAND, COMMON_CONF, CONTAINER_MODULE, FLOOR_MODULE, IMAGE, IMAGE_MODULE, MIB, PEER_MODULE,
-                     STACK_MODULE, log, mean, median, run, timed_ms)
+                     log, mean, median, run, timed_ms)
+from .peer_figures import measure_peers
 from .registry import measure_registry
-from .runner import FLOOR_ARGS, loop_figures, loop_task, payload_zip, state_loop, task_ms
+from .runner import (FLOOR_ARGS, loop_figures, loop_task, names, payload_zip, stack_members, stack_task, state_loop,
+                     task_ms)
 
 STACK_FLOOR_TASKS = 10  # separate file no-op tasks per run of the stack's per-task floor
 QUOTA_WRITE_MIB = 1     # written into each container of figure 7 before it is removed
@@ -38,10 +40,6 @@ def stack_default_parallel():
     from ansible_collections.dockerlite.core.plugins.module_utils._managers.stack import DEFAULT_PARALLEL
 
     return DEFAULT_PARALLEL
-
-
-def names(ws, kind, n):
-    return ['%s%s%d-%d' % (ws.prefix, kind, n, index) for index in range(n)]
 
 
 def container_args(**extra):
@@ -78,14 +76,6 @@ def raw_cycle(ws, raw_names, include=None):
                                            'command': COMMAND, 'template': ws.template, 'include': include})
     stopped = ws.host('raw_stop_remove', {'lxcpath': ws.raw, 'names': raw_names})
     return dict(created['steps_ms'], **stopped['steps_ms'])
-
-
-def stack_task(phase, root, name, state, members):
-    return {'name': phase, STACK_MODULE: {'root': root, 'name': name, 'state': state, 'containers': members}}
-
-
-def stack_members(names_, **extra):
-    return [dict({'name': name, 'image': IMAGE, 'command': COMMAND}, **extra) for name in names_]
 
 
 def write_into(ws, name, size_mib):
@@ -346,5 +336,6 @@ ONCE = (
     measure_commit,
     measure_lxcfs_hook,
     measure_registry,
+    measure_peers,
     measure_quota,  # last: it leaves quotas on
 )

@@ -11,6 +11,48 @@ from .common import MIB, mean, median
 from .report import TARGET_DISK_MIB
 
 
+def bars(ax, groups, series, ylabel, log=False, colors=None):
+    """Grouped bars: one group per label of ``groups``, one bar per (label, values) of ``series``;
+    ``colors`` maps a series' label to its colour (default: matplotlib's cycle)."""
+    width = 0.8 / len(series)
+    for index, (label, values) in enumerate(series):
+        xs = [pos + (index - (len(series) - 1) / 2) * width for pos in range(len(groups))]
+        drawn = ax.bar(xs, [v or 0 for v in values], width, label=label, color=(colors or {}).get(label))
+        ax.bar_label(drawn, labels=['%.0f' % v if v else '' for v in values], fontsize=7)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale('log')
+    ax.legend(fontsize=8)
+
+
+PEER_COLORS = {'Ansible floor': 'grey', 'dockerlite': 'C0', 'docker': 'C1', 'podman': 'C2'}
+
+
+def plot_peers(plt, figures):
+    """Figure 9: dockerlite.core, Docker and Podman side by side: through Ansible, directly, memory."""
+    tools = ['dockerlite'] + [peer for peer in figures['peers'] if peer in figures.get('ansible', {})]
+    ansible, direct, commit = figures.get('ansible', {}), figures.get('direct', {}), figures.get('commit', {})
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    phases = ('create', 'rerun', 'stop', 'remove', 'oneoff')
+    bars(axes[0], list(phases), [('Ansible floor', [mean([ansible[t]['floor_ms'] for t in tools if t in ansible])
+                                                    for _phase in phases])] +
+         [(tool, [ansible.get(tool, {}).get(phase, {}).get('per_item_ms') for phase in phases]) for tool in tools],
+         'ms per container', colors=PEER_COLORS)
+    axes[0].set_title('9a. through Ansible (%d-item loops)' % figures['n'])
+    sizes = sorted({int(size) for data in commit.values() for size in data})
+    groups = ['create+start', 'one-off'] + ['commit %d MiB' % size for size in sizes]
+    bars(axes[1], groups, [(tool, [direct.get(tool, {}).get('create_ms'), direct.get(tool, {}).get('oneoff_ms')]
+                            + [commit.get(tool, {}).get(str(size)) for size in sizes]) for tool in tools],
+         'ms (log)', log=True, colors=PEER_COLORS)
+    axes[1].set_title('9b. directly (module without a controller vs CLI)')
+    memory = [(tool, [ansible[tool]['memory']['monitor_kib'] / 1024, ansible[tool]['memory']['init_kib'] / 1024])
+              for tool in tools if tool in ansible]
+    bars(axes[2], ['monitor', 'PID 1'], memory, 'MiB RSS per idle container', colors=PEER_COLORS)
+    axes[2].set_title('9c. memory per idle container')
+    return fig
+
+
 def plot_all(results, output):
     import matplotlib
     matplotlib.use('Agg')
@@ -24,18 +66,6 @@ def plot_all(results, output):
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
-
-    def bars(ax, groups, series, ylabel, log=False):
-        width = 0.8 / len(series)
-        for index, (label, values) in enumerate(series):
-            xs = [pos + (index - (len(series) - 1) / 2) * width for pos in range(len(groups))]
-            drawn = ax.bar(xs, [v or 0 for v in values], width, label=label)
-            ax.bar_label(drawn, labels=['%.0f' % v if v else '' for v in values], fontsize=7)
-        ax.set_xticks(range(len(groups)), groups)
-        ax.set_ylabel(ylabel)
-        if log:
-            ax.set_yscale('log')
-        ax.legend(fontsize=8)
 
     fleets = results['fleets']
     groups = ['N = %d' % fleet['n'] for fleet in fleets]
@@ -100,4 +130,7 @@ def plot_all(results, output):
     ax.set_title('5. stop and remove (module loops), and the lxcfs hook on a raw stop')
     ax.legend()
     save(fig, 'stop_remove.png')
+
+    if results.get('peers', {}).get('ansible'):
+        save(plot_peers(plt, results['peers']), 'peers.png')
     return written

@@ -370,11 +370,16 @@ ROWS = (
 )
 
 
-def markdown_table(rows):
-    lines = ['| ' + ' | '.join(Row.COLUMNS) + ' |', '|' + '---|' * len(Row.COLUMNS)]
-    for row in rows:
-        lines.append('| ' + ' | '.join(cell.replace('|', '\\|') for cell in row.cells) + ' |')
+def markdown_lines(columns, cell_rows):
+    """A markdown table of ``columns`` and rows of cells (a '|' in a cell escaped)."""
+    lines = ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
+    for cells in cell_rows:
+        lines.append('| ' + ' | '.join(cell.replace('|', '\\|') for cell in cells) + ' |')
     return '\n'.join(lines)
+
+
+def markdown_table(rows):
+    return markdown_lines(Row.COLUMNS, [row.cells for row in rows])
 
 
 def busy(load, cpus):
@@ -401,7 +406,11 @@ def report_text(results, ns, peer_ns, cpus):
     if busy(results['load_before'][0], cpus):
         header.append('**The machine was busy** (load average %.2f on %d CPUs when the run began): the '
                       'figures are noisy.' % (results['load_before'][0], cpus))
-    return '\n'.join(header) + '\n\n' + markdown_table(rows) + '\n'
+    # Figure 9 (Docker and Podman) has a column per peer: a table of its own, after this one.
+    from .peer_report import peer_section  # pylint: disable=import-outside-toplevel,cyclic-import
+
+    return '\n'.join(header) + '\n\n' + markdown_table(rows) + '\n' + (
+        peer_section(results) if not only or 'peers' in only else '')
 
 
 def write_report(results, settings):
@@ -411,4 +420,12 @@ def write_report(results, settings):
         handle.write(text)
     with open(os.path.join(settings.output, 'results.json'), 'w') as handle:
         json.dump(results, handle, indent=1)
+    from .peer_report import peer_summary  # pylint: disable=import-outside-toplevel,cyclic-import
+
+    summary, path = peer_summary(results), os.path.join(settings.output, 'peers-summary.md')
+    if summary:
+        with open(path, 'w') as handle:
+            handle.write(summary)
+    elif os.path.exists(path):  # an earlier run's
+        os.unlink(path)
     return text

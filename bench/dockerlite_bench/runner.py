@@ -19,7 +19,8 @@ import re
 import subprocess
 import time
 
-from .common import BENCH_DIR, COMMIT_MODULE, CONTAINER_MODULE, FLOOR_MODULE, HOST_PYTHON, IMAGE_MODULE, BenchError
+from .common import (BENCH_DIR, COMMAND, COMMIT_MODULE, CONTAINER_MODULE, FLOOR_MODULE, HOST_PYTHON, IMAGE,
+                     IMAGE_MODULE, STACK_MODULE, BenchError)
 
 CALLBACK_PLUGINS = os.path.join(BENCH_DIR, 'callback_plugins')
 FLOOR_ARGS = {'path': '/', 'state': 'directory'}
@@ -104,6 +105,19 @@ def process_spans_ms(text):
     """The ms of each module process in a timed interpreter's log (start and end ns per line)."""
     spans = [[int(word) for word in line.split()] for line in text.splitlines() if line.strip()]
     return [(end - start) / 1e6 for start, end in spans]
+
+
+def names(ws, kind, n):
+    """The names of N containers of one kind, all starting with the run's prefix."""
+    return ['%s%s%d-%d' % (ws.prefix, kind, n, index) for index in range(n)]
+
+
+def stack_task(phase, root, name, state, members):
+    return {'name': phase, STACK_MODULE: {'root': root, 'name': name, 'state': state, 'containers': members}}
+
+
+def stack_members(names_, **extra):
+    return [dict({'name': name, 'image': IMAGE, 'command': COMMAND}, **extra) for name in names_]
 
 
 def loop_task(name, module, args, items):

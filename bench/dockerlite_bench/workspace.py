@@ -69,13 +69,18 @@ class Workspace:
         os.chmod(self.timed_interpreter, 0o755)
         log('store on %s (%s, %s sparse) at %s' % (self.device, self.loopfile, self.settings.loop_size, self.root))
 
-    def host(self, operation, args, clean_env=False):
-        """Run one of host_ops.py's operations with the managed host's Python."""
+    def host_env(self, clean_env=False):
+        """The environment of the managed host's Python: the build copy and the controller's
+        ``ansible`` package on its path (unless ``clean_env``)."""
         env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
         if not clean_env:
             env['PYTHONPATH'] = os.pathsep.join([self.settings.build, self.shim])
+        return env
+
+    def host(self, operation, args, clean_env=False):
+        """Run one of host_ops.py's operations with the managed host's Python."""
         proc = subprocess.run([HOST_PYTHON, HOST_OPS, operation], input=json.dumps(args),
-                              text=True, capture_output=True, env=env, check=False)
+                              text=True, capture_output=True, env=self.host_env(clean_env), check=False)
         if proc.returncode != 0:
             raise BenchError('host_ops %s failed (rc %d):\n%s' % (operation, proc.returncode, proc.stderr))
         return json.loads(proc.stdout)
