@@ -371,9 +371,8 @@ class Connection(ConnectionBase):
                     'stopped': '; start it with dockerlite.core.dockerlite_container state=started'}.get(state, '')
             raise AnsibleConnectionFailure('dockerlite connection: container %s in the store at %s is %s, not running%s'
                                            % (name, root, state, hint))
-        display.vvv('ATTACH to container %s under %s%s' % (name, self._lxcpath,
-                                                          ' on %s over SSH' % self._ssh_host if self._ssh_host else ''),
-                    host=name)
+        where = ' on %s over SSH' % self._ssh_host if self._ssh_host else ''
+        display.vvv('ATTACH to container %s under %s%s' % (name, self._lxcpath, where), host=name)
         self._connected = True
         return self
 

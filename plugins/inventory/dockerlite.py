@@ -196,8 +196,8 @@ def remote_hosts(items, default_root):
             raise ValueError('an item of hosts must be a host name or a dictionary, not %r' % (item,))
         unknown = sorted(set(entry) - set(HOST_KEYS))
         if unknown:
-            raise ValueError('hosts item %r has unknown keys %s (known: %s)' % (item, ', '.join(map(str, unknown)),
-                                                                              ', '.join(HOST_KEYS)))
+            raise ValueError('hosts item %r has unknown keys %s (known: %s)'
+                             % (item, ', '.join(map(str, unknown)), ', '.join(HOST_KEYS)))
         name = entry.get('name')
         if not isinstance(name, str) or not HOST_NAME_RE.match(name):
             raise ValueError('hosts item %r: name must be a host name (letters, digits, _ . -), not %r' % (item, name))

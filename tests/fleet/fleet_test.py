@@ -850,7 +850,8 @@ def main():
         if args.rolling:
             test_rolling(fleet, report)
         ok = True
-        if args.strict_targets and not (args.no_floor or args.no_rerun) and not (report['rerun'] <= 2 * report['floor'] and report['first'] <= 4 * report['floor']):
+        if args.strict_targets and not (args.no_floor or args.no_rerun) and not (
+                report['rerun'] <= 2 * report['floor'] and report['first'] <= 4 * report['floor']):
             ok = False
             log('FAIL: a run missed its target against the floor')
     except TestFailure as exc:
