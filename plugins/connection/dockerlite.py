@@ -18,9 +18,14 @@ description:
   - The attach is done by a helper process run with O(dockerlite_python) (it needs python3-lxc) that keeps only the
     command's stdin, stdout and stderr pipes and has no log file open when it joins the container, so no descriptor of
     Ansible or of the host reaches the container, not even for an instant.
-  - The container must run on the controller itself (the host that runs C(ansible-playbook)), and the controller
-    must run as root. Containers on another host are out of reach; run the play on that host (for example with
-    C(ansible-pull)).
+  - By default the container runs on the controller itself (the host that runs C(ansible-playbook)), and the controller
+    must run as root.
+  - With O(dockerlite_ssh_host), the container runs on that host instead, reached over SSH (the C(ssh) client of the
+    controller, as root or a user allowed to run C(lxc-attach) there). Each command is one C(ssh) to the host that
+    runs C(lxc-attach --keep-env) there, with the container's environment handed over on stdin, never in a command
+    line. The host needs only what the modules need (C(/usr/bin/python3), the LXC tools); nothing is installed on it.
+    The P(dockerlite.core.dockerlite#inventory) inventory plugin sets these variables for the containers of the hosts
+    it lists in its C(hosts) option.
   - The P(dockerlite.core.dockerlite#inventory) inventory plugin sets the variables this plugin reads for every container of a store.
 extends_documentation_fragment:
   - connection_pipelining
@@ -47,9 +52,46 @@ options:
     ini:
       - section: dockerlite_connection
         key: root
+  dockerlite_ssh_host:
+    description:
+      - The host that runs the container, reached over SSH (an address or a name C(ssh) resolves). Unset, the container
+        runs on the controller.
+    type: str
+    vars:
+      - name: dockerlite_ssh_host
+  dockerlite_ssh_user:
+    description: The user to log in as on O(dockerlite_ssh_host) (unset, C(ssh) chooses).
+    type: str
+    vars:
+      - name: dockerlite_ssh_user
+  dockerlite_ssh_port:
+    description: The SSH port of O(dockerlite_ssh_host) (unset, C(ssh) chooses).
+    type: int
+    vars:
+      - name: dockerlite_ssh_port
+  dockerlite_ssh_private_key_file:
+    description: The private key to log in to O(dockerlite_ssh_host) with.
+    type: path
+    vars:
+      - name: dockerlite_ssh_private_key_file
+  dockerlite_ssh_args:
+    description:
+      - More arguments of C(ssh), split as a shell would (for example connection sharing with C(-o ControlMaster=auto
+        -o ControlPersist=60s -o ControlPath=...), or C(-o StrictHostKeyChecking=...)).
+    type: str
+    default: -o BatchMode=yes
+    vars:
+      - name: dockerlite_ssh_args
+  dockerlite_remote_python:
+    description: The Python interpreter on O(dockerlite_ssh_host) that runs the small programs the plugin sends there.
+    type: str
+    default: /usr/bin/python3
+    vars:
+      - name: dockerlite_remote_python
   dockerlite_python:
     description:
       - The Python interpreter on the controller that runs the attach helper; it must be able to import python3-lxc.
+        Not used with O(dockerlite_ssh_host).
     type: path
     default: /usr/bin/python3
     vars:
@@ -82,6 +124,12 @@ author:
 '''
 
 EXAMPLES = r'''
+# A container on another host, over SSH to that host then lxc-attach there (the inventory plugin, with its
+# hosts option, sets these variables for every container of the hosts it lists):
+#   [remote_containers]
+#   web.node1 ansible_connection=dockerlite.core.dockerlite ansible_host=web dockerlite_root=/var/lib/dockerlite
+#             dockerlite_ssh_host=node1.example.com dockerlite_ssh_user=root
+
 # In an inventory file (the dockerlite.core.dockerlite inventory plugin sets the same variables):
 #   [containers]
 #   web ansible_connection=dockerlite.core.dockerlite dockerlite_root=/var/lib/dockerlite
@@ -132,6 +180,9 @@ from ansible_collections.dockerlite.core.plugins.module_utils._clients.lxc_attac
 from ansible_collections.dockerlite.core.plugins.module_utils._store.paths import StorePaths
 from ansible_collections.dockerlite.core.plugins.module_utils._store.store import read_container
 from ansible_collections.dockerlite.core.plugins.module_utils._common.validation import validate_container_name
+from ansible_collections.dockerlite.core.plugins.module_utils._store.store import check_container_meta
+from ansible_collections.dockerlite.core.plugins.plugin_utils._remote_store import (
+    INFO_PROGRAM, RUN_PROGRAM, PrefixedReader, parse_json_output, program_argv, run_spec_line, ssh_argv)
 
 display = Display()
 
@@ -140,6 +191,8 @@ HELPER_MODULE = 'ansible_collections.dockerlite.core.plugins.module_utils._clien
 # <dir>/ansible_collections/dockerlite/core/plugins/connection/dockerlite.py -> <dir>
 COLLECTIONS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 LXC_INFO = 'lxc-info'
+# The exit status of ssh itself when it could not connect (or the connection broke).
+SSH_FAILED = 255
 SHELL = '/bin/sh'
 # Set in the container unless its own environment (lxc.environment) sets them; ``container``
 # is what lxc-attach and LXC's init set, for programs that look for it.
@@ -276,6 +329,7 @@ class Connection(ConnectionBase):
         self._container = None
         self._lxcpath = None
         self._env = {}
+        self._ssh_host = None
 
     # -- connection -------------------------------------------------------
 
@@ -295,18 +349,30 @@ class Connection(ConnectionBase):
         paths = layout.container(name)
         self._container = name
         self._lxcpath = layout.containers
-        if not os.path.isfile(paths['config']):
-            raise AnsibleConnectionFailure(
-                'dockerlite connection: container %s does not exist in the store at %s (no %s); '
-                'check ansible_host and dockerlite_root' % (name, root, paths['config']))
-        self._env = attach_env(self._container_env(layout, name))
-        state = self._state()
+        self._ssh_host = self.get_option('dockerlite_ssh_host') or None
+        if self._ssh_host:
+            meta, state = self._remote_info()
+            if meta is None:
+                raise AnsibleConnectionFailure(
+                    'dockerlite connection: container %s does not exist in the store at %s on %s (no %s); '
+                    'check ansible_host, dockerlite_root and dockerlite_ssh_host'
+                    % (name, root, self._ssh_host, paths['meta']))
+            self._env = attach_env(self._remote_env(meta, paths['meta']))
+            root = '%s on %s' % (root, self._ssh_host)
+        else:
+            if not os.path.isfile(paths['config']):
+                raise AnsibleConnectionFailure(
+                    'dockerlite connection: container %s does not exist in the store at %s (no %s); '
+                    'check ansible_host and dockerlite_root' % (name, root, paths['config']))
+            self._env = attach_env(self._container_env(layout, name))
+            state = self._state()
         if state != 'running':
             hint = {'frozen': '; thaw it with dockerlite.core.dockerlite_container state=started',
                     'stopped': '; start it with dockerlite.core.dockerlite_container state=started'}.get(state, '')
             raise AnsibleConnectionFailure('dockerlite connection: container %s in the store at %s is %s, not running%s'
                                            % (name, root, state, hint))
-        display.vvv('ATTACH to container %s under %s' % (name, self._lxcpath), host=name)
+        where = ' on %s over SSH' % self._ssh_host if self._ssh_host else ''
+        display.vvv('ATTACH to container %s under %s%s' % (name, self._lxcpath, where), host=name)
         self._connected = True
         return self
 
@@ -323,7 +389,49 @@ class Connection(ConnectionBase):
             return {}
         return (container.get('spec') or {}).get('env') or {}
 
+    # -- a container on another host, over SSH ----------------------------
+
+    def _ssh(self, program, *args, **kwargs):
+        """Run ``program`` (Python source) on the SSH host with ``args``: (rc, stdout, stderr)."""
+        remote = program_argv(self.get_option('dockerlite_remote_python'), program, *args)
+        cmd = ssh_argv(self._ssh_host, remote, user=self.get_option('dockerlite_ssh_user'),
+                       port=self.get_option('dockerlite_ssh_port'),
+                       private_key_file=self.get_option('dockerlite_ssh_private_key_file'),
+                       ssh_args=self.get_option('dockerlite_ssh_args'))
+        try:
+            rc, out, err = run_streamed(cmd, **kwargs)
+        except OSError as exc:
+            raise AnsibleConnectionFailure('dockerlite connection: cannot run ssh: %s' % exc)
+        if rc == SSH_FAILED:
+            raise AnsibleConnectionFailure('dockerlite connection: ssh to %s failed (rc %d): %s'
+                                           % (self._ssh_host, rc, to_text(err).strip()))
+        return rc, out, err
+
+    def _remote_info(self):
+        """(container.json text or None, state) of the container on the SSH host."""
+        rc, out, err = self._ssh(INFO_PROGRAM, self._lxcpath, self._container)
+        try:
+            if rc != 0:
+                raise ValueError('rc %d: %s' % (rc, to_text(err).strip()[-500:]))
+            info = parse_json_output(to_text(out), 'the container check on %s' % self._ssh_host)
+        except ValueError as exc:
+            raise AnsibleConnectionFailure('dockerlite connection: cannot look at container %s on %s: %s'
+                                           % (self._container, self._ssh_host, exc))
+        return info.get('meta'), parse_state(info.get('state') or '')
+
+    def _remote_env(self, text, path):
+        """The env of the container whose container.json (on the SSH host) is ``text``."""
+        try:
+            meta = check_container_meta(json.loads(text), path, self._container)
+        except (ValueError, StoreDataError) as exc:
+            display.warning('dockerlite connection: container %s on %s has damaged metadata, so its env is not '
+                            'set: %s' % (self._container, self._ssh_host, getattr(exc, 'msg', exc)))
+            return {}
+        return (meta.get('spec') or {}).get('env') or {}
+
     def _state(self):
+        if self._ssh_host:
+            return self._remote_info()[1]
         cmd = [LXC_INFO, '--lxcpath', self._lxcpath, '--name', self._container, '--state', '--no-humanize']
         try:
             return parse_state(run(cmd, '%s for container %s' % (LXC_INFO, self._container)))
@@ -331,6 +439,14 @@ class Connection(ConnectionBase):
             raise AnsibleConnectionFailure('dockerlite connection: %s' % exc.msg)
 
     def _run(self, argv, stdin=None, stdout=None):
+        if self._ssh_host:
+            line = run_spec_line([to_text(arg, errors='surrogate_or_strict') for arg in argv], self._env)
+            rc, out, err = self._ssh(RUN_PROGRAM, self._lxcpath, self._container,
+                                     stdin=PrefixedReader(line, stdin), stdout=stdout)
+            if rc != 0 and self._state() != 'running':
+                raise AnsibleConnectionFailure('dockerlite connection: container %s on %s stopped being reachable'
+                                               % (self._container, self._ssh_host))
+            return rc, out, err
         spec = attach_spec([to_text(arg, errors='surrogate_or_strict') for arg in argv], self._env)
         python = self.get_option('dockerlite_python')
         cmd, env = helper_command(python, self._lxcpath, self._container, spec)

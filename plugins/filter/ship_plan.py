@@ -20,6 +20,13 @@ def _by_id(images, what):
     return found
 
 
+def _tagged(name):
+    """``name`` with its tag, ``latest`` when it has none (as the modules read it): ``busybox`` -> ``busybox:latest``."""
+    if not isinstance(name, str):
+        return name
+    return name if ':' in name.rsplit('/', 1)[-1] else name + ':latest'
+
+
 def _lineage(source, image):
     """``image`` and its ancestors (``parent`` links) that the build host holds, nearest first."""
     chain, seen = [], set()
@@ -41,7 +48,7 @@ def ship_plan(build_images, image, held):
     (image, parent) pair, named ``<image id>-<parent id or full>``.
     """
     source = _by_id(build_images, 'the build host images')
-    wanted = source.get(image) or next((item for item in source.values() if item.get('name') == image), None)
+    wanted = source.get(image) or next((item for item in source.values() if item.get('name') == _tagged(image)), None)
     if wanted is None:
         raise AnsibleFilterError('ship_plan: the build host holds no image %s' % image)
     if not isinstance(held, dict):

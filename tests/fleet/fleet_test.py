@@ -16,19 +16,23 @@ Every host uses the same container names, so containers of different stores with
 same name run side by side.
 
 What it runs and checks (the JSON callback's stats, not the text):
+  0. Images are built once, on the build host (the first host), and shipped to the others: their
+     image records say they were received (same id, received from the build host's image).
   1. fleet.yml, the first run, while one host is broken: once its store is mounted,
      its sshd (the listener and its sessions) is killed. The other hosts finish with no
      failure; the recap shows exactly that one host failed or unreachable.
   2. Its sshd is started again; fleet.yml repairs it: no failure, the broken host
      changed, every other host changed=0.
-  3. fleet.yml again: changed=0 everywhere (the unchanged rerun, timed).
+  3. fleet.yml again: changed=0 everywhere (the unchanged rerun, timed; not with --no-rerun).
   4. The floor: a play of as many no-op tasks (ansible.builtin.ping) as the rerun ran
      on one host, over the same hosts and connection.
   Then every host runs all its containers; their memory (LXC monitors + PID 1s) is summed.
-  With --rolling, playbooks/rolling_update.yml from app:v1 to app:v2 (see there), one
-  host at a time, with a health check that fails on purpose on the second host: the first
-  host is on v2, the second rolled back to v1, the rest untouched on v1; then without
-  the fault: all on v2; then again: changed=0.
+  With --rolling, app:v2 is committed on the build host (app:v1 plus 1 MiB), then
+  playbooks/rolling_update.yml from app:v1 to app:v2 (see there), one host at a time, with a
+  health check that fails on purpose on the second host: the first host is on v2, the second
+  (which received v2 as an increment on v1) rolled back to v1, the rest untouched on v1 without
+  v2; then without the fault, in one batch: all on v2, the one stream of v2 at most 1.1 x its
+  change + 16 KiB; then again: changed=0.
 
 Everything is torn down even on failure: sshds by pid, containers of each store,
 mounts, loop devices, veths, namespaces, the bridge; then it checks that nothing is
@@ -129,6 +133,16 @@ class Fleet:
     def addr(self, i):
         return str(self.net.network_address + 10 + i)
 
+    @property
+    def ssh_args(self):
+        return ('-o ControlMaster=auto -o ControlPersist=120s -o ControlPath=%s/cp/%%h '
+                '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+                '-o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=10' % self.tmp)
+
+    @property
+    def ship_cache(self):
+        return os.path.join(self.tmp, 'ship-cache')
+
     def hdir(self, host):
         return os.path.join(self.tmp, host)
 
@@ -224,6 +238,8 @@ class Fleet:
                 'dockerlite_root': self.store(host),
                 'dockerlite_volume_file': os.path.join(self.hdir(host), 'volume.img'),
                 'dockerlite_volume_fstab': os.path.join(self.hdir(host), 'fstab'),
+                # Streams in transit: the test hosts share this machine's /var/tmp.
+                'dockerlite_ship_remote_tmp': self.hdir(host),
             }
             hv.update((extra_host_vars or {}).get(host, {}))
             hosts[host] = hv
@@ -234,25 +250,27 @@ class Fleet:
             'ansible_ssh_private_key_file': os.path.join(self.tmp, 'client_key'),
             # Connection sharing as Ansible does by default, with the masters' sockets here:
             # teardown ends the masters (ssh -O exit, then by pid).
-            'ansible_ssh_args': ('-o ControlMaster=auto -o ControlPersist=120s -o ControlPath=%s/cp/%%h '
-                                 '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
-                                 '-o IdentitiesOnly=yes -o LogLevel=ERROR -o ConnectTimeout=10' % self.tmp),
+            'ansible_ssh_args': self.ssh_args,
             'ansible_pipelining': True,
             'ansible_python_interpreter': '/usr/bin/python3',
-            # The test hosts share this machine's packages and /etc/subuid: checking them from
-            # 20 hosts at once is the same check 20 times, and racy (dpkg lock, one file).
+            # The test hosts share this machine's packages, /etc/subuid and kernel: checking them
+            # from 20 hosts at once is the same check 20 times, and racy (dpkg lock, one file).
             'dockerlite_prerequisites_install': False,
             'dockerlite_prerequisites_subids': False,
+            'dockerlite_prerequisites_check_kernel': False,
             'dockerlite_volume_size': '%dM' % max(300, 4 * self.args.containers + 200),
+            # Built on the build host only (the first host), shipped to the others.
             'dockerlite_images': [{'name': 'app:v1', 'source': 'busybox', 'env': {'APP_VERSION': '1'}}],
+            'dockerlite_ship_cache': self.ship_cache,
             'dockerlite_containers': [
                 {'name': 'c%02d' % k, 'image': 'app:v1', 'command': SLEEP} for k in range(self.args.containers)],
             # playbooks/rolling_update.yml
             'dockerlite_rolling_from': 'app:v1',
             'dockerlite_rolling_to': 'app:v2',
-            'dockerlite_rolling_image': {'name': 'app:v2', 'source': 'busybox', 'env': {'APP_VERSION': '2'}},
+            # No dockerlite_rolling_image: app:v2 is committed on the build host beforehand (test_rolling).
             'dockerlite_rolling_health_command': ['/bin/sh', '-c', 'test "$APP_VERSION" = 2'],
-            'dockerlite_rolling_health_retries': 1,
+            # The check is deterministic here: one attempt (a failing host would run ten more).
+            'dockerlite_rolling_health_retries': 0,
             'dockerlite_rolling_health_delay': 0,
         }
         inventory = {'all': {'children': {'dockerlite': {'vars': group_vars, 'hosts': hosts}}}}
@@ -261,8 +279,9 @@ class Fleet:
             json.dump(inventory, f, indent=1)
 
     # -- playbooks ----
-    def playbook(self, playbook, extra=(), watcher=None):
-        argv = ['ansible-playbook', '-i', os.path.join(self.tmp, 'inventory.yml'), '--forks', str(self.args.forks)]
+    def playbook(self, playbook, extra=(), watcher=None, inventory=None):
+        argv = ['ansible-playbook', '-i', inventory or os.path.join(self.tmp, 'inventory.yml'),
+                '--forks', str(self.args.forks)]
         argv += list(extra) + [playbook]
         start = time.monotonic()
         out_path = os.path.join(self.tmp, 'run-%d.json' % int(start * 1000))
@@ -421,6 +440,33 @@ class Fleet:
                 out[name] = meta.get('image')
         return out
 
+    def images(self, host):
+        """{name or id: image.json} of the host's images, from their records."""
+        out = {}
+        base = os.path.join(self.store(host), 'images')
+        for image_id in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            path = os.path.join(base, image_id, 'image.json')
+            if os.path.exists(path):
+                with open(path) as f:
+                    meta = json.load(f)
+                out[meta.get('name') or image_id] = meta
+        return out
+
+    def check_shipped(self, name, receivers, parent=None):
+        """Image ``name`` was made on the build host only (no ``received`` record there), and every host of
+        ``receivers`` received it from there as a stream (same id, ``received`` record), from ``parent``."""
+        build = self.hosts[0]
+        built = self.images(build).get(name)
+        self.expect('%s was made on the build host %s, not received' % (name, build),
+                    built is not None and not built.get('received'))
+        for host in receivers:
+            got = self.images(host).get(name)
+            self.expect('%s received %s from the build host as a stream (%s)' % (
+                host, name, 'incremental from %s' % parent if parent else 'in full'),
+                got is not None and got['id'] == built['id'] and bool(got.get('received'))
+                and (got['received'].get('parent') == (self.images(build)[parent]['id'] if parent else None)))
+        return built
+
     # -- tear down ----
     def ssh_masters(self):
         """Pids of the controller's ssh connection masters of this fleet (their ControlPath is here)."""
@@ -562,6 +608,8 @@ def test_fleet(fleet, report):
                          len(fleet.active(host)) == fleet.args.containers and stats_of(first, host).get('changed'),
                          first)
 
+    fleet.check_shipped('app:v1', [h for h in hosts[1:] if h != vhost])
+
     fleet.start_sshd(victim)
     log('repair run (%s sshd restarted)' % vhost)
     repair = fleet.playbook(fleet_yml)
@@ -571,11 +619,14 @@ def test_fleet(fleet, report):
     fleet.expect('repair run: changed=0 on the %d healthy hosts' % (len(hosts) - 1),
                  all(stats_of(repair, h).get('changed', -1) == 0 for h in hosts if h != vhost), repair)
 
-    log('unchanged rerun')
-    rerun = fleet.playbook(fleet_yml)
-    report['rerun'] = rerun['elapsed']
-    fleet.expect('rerun: changed=0 on every host',
-                 rerun['rc'] == 0 and all(stats_of(rerun, h).get('changed', -1) == 0 for h in hosts), rerun)
+    fleet.check_shipped('app:v1', hosts[1:])
+
+    if not fleet.args.no_rerun:
+        log('unchanged rerun')
+        rerun = fleet.playbook(fleet_yml)
+        report['rerun'] = rerun['elapsed']
+        fleet.expect('rerun: changed=0 on every host',
+                     rerun['rc'] == 0 and all(stats_of(rerun, h).get('changed', -1) == 0 for h in hosts), rerun)
     for host in hosts:
         fleet.expect('%s runs its %d containers (same names on every host)' % (host, fleet.args.containers),
                      len(fleet.active(host)) == fleet.args.containers)
@@ -584,7 +635,7 @@ def test_fleet(fleet, report):
     report['rss_kib'] = total
     report['pss_kib'] = pss
     report['containers'] = count
-    if fleet.args.no_floor:
+    if fleet.args.no_floor or fleet.args.no_rerun:
         return
 
     tasks = fleet.task_count(rerun, hosts[0])
@@ -599,10 +650,80 @@ def test_fleet(fleet, report):
     report['tasks'] = tasks
 
 
+def test_remote_inventory(fleet):
+    """The inventory plugin lists every host's containers over SSH; a task reaches one of them on a remote host
+    through the connection plugin (SSH to that host, then lxc-attach there)."""
+    hosts = fleet.hosts
+    config = os.path.join(fleet.tmp, 'fleet.dockerlite.yml')
+    with open(config, 'w') as f:
+        json.dump({'plugin': 'dockerlite.core.dockerlite', 'ssh_args': fleet.ssh_args,
+                   'hosts': [{'name': host, 'address': fleet.addr(i), 'root': fleet.store(host), 'user': 'root',
+                              'port': 22, 'private_key_file': os.path.join(fleet.tmp, 'client_key')}
+                             for i, host in enumerate(hosts)]}, f)
+    listed = run(['ansible-inventory', '-i', config, '--list'], env=fleet.env, cwd=fleet.tmp)
+    # ansible-inventory writes a string an inventory source gave as {"__ansible_unsafe": string}.
+    inventory = json.loads(listed.stdout, object_hook=lambda obj: obj.get('__ansible_unsafe', obj)
+                           if list(obj) == ['__ansible_unsafe'] else obj)
+    for host in hosts:
+        members = sorted(inventory.get('host_%s' % host, {}).get('hosts', []))
+        fleet.expect('inventory: group host_%s holds its %d containers' % (host, fleet.args.containers),
+                     members == ['c%02d.%s' % (k, host) for k in range(fleet.args.containers)])
+    target, where = 'c%02d.%s' % (fleet.args.containers - 1, hosts[-1]), hosts[-1]
+    meta = inventory['_meta']['hostvars'][target]
+    fleet.expect('inventory: %s has dockerlite_host=%s, is running, and is reached over SSH (%s)'
+                 % (target, where, {k: v for k, v in meta.items() if k.startswith(('dockerlite_s', 'dockerlite_h'))}),
+                 meta.get('dockerlite_host') == where and meta.get('dockerlite_state') == 'running'
+                 and meta.get('dockerlite_ssh_host') == fleet.addr(len(hosts) - 1))
+    marker = 'reached %s through the inventory' % target
+    play = [{'name': 'Reach a container on a remote host', 'hosts': target, 'gather_facts': False,
+             'tasks': [{'name': 'Write a file inside it', 'ansible.builtin.raw': 'echo "%s" > /tmp/reached; hostname'
+                        % marker}]}]
+    path = os.path.join(fleet.tmp, 'reach.yml')
+    with open(path, 'w') as f:
+        json.dump(play, f)
+    reach = fleet.playbook(path, inventory=config)
+    written = os.path.join(fleet.lxcpath(where), target.split('.')[0], 'rootfs', 'tmp', 'reached')
+    try:
+        with open(written) as f:
+            got = f.read().strip()
+    except OSError:
+        got = None
+    fleet.expect('a task ran in %s on %s through the connection plugin (the file is in that store: %r)'
+                 % (target, where, got), reach['rc'] == 0 and got == marker, reach)
+
+
+V2_CHANGE = 1048576
+
+
+def make_v2(fleet):
+    """Commit app:v2 on the build host: app:v1 with a file of V2_CHANGE random bytes and APP_VERSION=2."""
+    maker = 'v2maker'
+    play = [{'name': 'Commit app:v2 on the build host', 'hosts': fleet.hosts[0], 'gather_facts': False, 'become': True,
+             'module_defaults': {'group/dockerlite.core.dockerlite': {'root': '{{ dockerlite_root }}'}},
+             'tasks': [
+                 {'name': 'A container from app:v1',
+                  'dockerlite.core.dockerlite_container': {'name': maker, 'image': 'app:v1', 'command': SLEEP}},
+                 {'name': 'Change it',
+                  'dockerlite.core.dockerlite_exec': {
+                      'container': maker,
+                      'argv': ['/bin/sh', '-c', 'head -c %d /dev/urandom > /app-v2.bin' % V2_CHANGE]}},
+                 {'name': 'Commit it as app:v2',
+                  'dockerlite.core.dockerlite_commit': {'container': maker, 'image': 'app:v2',
+                                                        'env': {'APP_VERSION': '2'}}},
+                 {'name': 'Remove the container',
+                  'dockerlite.core.dockerlite_container': {'name': maker, 'state': 'absent'}}]}]
+    path = os.path.join(fleet.tmp, 'make-v2.yml')
+    with open(path, 'w') as f:
+        json.dump(play, f)
+    result = fleet.playbook(path)
+    fleet.expect('app:v2 committed on %s' % fleet.hosts[0], result['rc'] == 0, result)
+
+
 def test_rolling(fleet, report):
     hosts = fleet.hosts
     bad = hosts[1]
     rolling = 'dockerlite.core.rolling_update'
+    make_v2(fleet)
     fault = {bad: {'dockerlite_rolling_health_command': ['/bin/sh', '-c', 'echo unhealthy on purpose >&2; exit 1']}}
     fleet.write_inventory(fault)
     log('rolling update with a health check that fails on %s' % bad)
@@ -617,17 +738,30 @@ def test_rolling(fleet, report):
                  len(fleet.active(bad)) == fleet.args.containers, r1)
     for host in hosts[2:]:
         fleet.expect('rolling update: %s not reached, still on app:v1, untouched' % host,
-                     set(fleet.container_images(host).values()) == {'app:v1'} and host not in r1.get('stats', {}), r1)
+                     set(fleet.container_images(host).values()) == {'app:v1'} and host not in r1.get('stats', {})
+                     and 'app:v2' not in fleet.images(host), r1)
+    fleet.check_shipped('app:v2', [bad], parent='app:v1')
 
+    # The one-host batches and the stop were shown above: the rest of the fleet goes in one batch.
+    whole = ['-e', 'dockerlite_rolling_batch=%d' % len(hosts)]
     fleet.write_inventory()
-    log('rolling update without the fault')
-    r2 = fleet.playbook(rolling)
+    log('rolling update without the fault, the whole fleet in one batch')
+    r2 = fleet.playbook(rolling, extra=whole)
     report['rolling2'] = r2['elapsed']
     fleet.expect('rolling update: every host on app:v2',
                  r2['rc'] == 0 and all(set(fleet.container_images(h).values()) == {'app:v2'} for h in hosts), r2)
     fleet.expect('rolling update: %s had nothing to do' % hosts[0], stats_of(r2, hosts[0]).get('changed') == 0, r2)
+    v2 = fleet.check_shipped('app:v2', hosts[1:], parent='app:v1')
+    v1_id = fleet.images(hosts[0])['app:v1']['id']
+    streams = {name: os.path.getsize(os.path.join(fleet.ship_cache, name)) for name in os.listdir(fleet.ship_cache)
+               if name.startswith(v2['id'])}
+    fleet.expect('app:v2 travelled as one incremental stream from app:v1 of at most 1.1 x %d + 16 KiB bytes (%s)'
+                 % (V2_CHANGE, streams),
+                 list(streams) == ['%s-%s.stream' % (v2['id'], v1_id)]
+                 and max(streams.values()) <= 1.1 * V2_CHANGE + 16384)
+    report['v2_stream'] = max(streams.values())
     log('rolling update again, everything on app:v2')
-    r3 = fleet.playbook(rolling)
+    r3 = fleet.playbook(rolling, extra=whole)
     report['rolling3'] = r3['elapsed']
     fleet.expect('rolling update again: changed=0 everywhere',
                  r3['rc'] == 0 and all(stats_of(r3, h).get('changed', -1) == 0 for h in hosts), r3)
@@ -672,6 +806,9 @@ def main():
     parser.add_argument('--forks', type=int, default=10)
     parser.add_argument('--rolling', action='store_true', help='also test playbooks/rolling_update.yml')
     parser.add_argument('--no-floor', action='store_true', help='skip the floor play (and the ratios)')
+    parser.add_argument('--no-rerun', action='store_true',
+                        help='skip the unchanged rerun (and the floor): the repair run already checks changed=0 '
+                             'on the healthy hosts')
     parser.add_argument('--strict-targets', action='store_true',
                         help='fail when the rerun or first run misses its target against the floor')
     parser.add_argument('--venv', default=os.environ.get('VENV'),
@@ -709,10 +846,12 @@ def main():
     try:
         fleet.setup()
         test_fleet(fleet, report)
+        test_remote_inventory(fleet)
         if args.rolling:
             test_rolling(fleet, report)
         ok = True
-        if args.strict_targets and not args.no_floor and not (report['rerun'] <= 2 * report['floor'] and report['first'] <= 4 * report['floor']):
+        if args.strict_targets and not (args.no_floor or args.no_rerun) and not (
+                report['rerun'] <= 2 * report['floor'] and report['first'] <= 4 * report['floor']):
             ok = False
             log('FAIL: a run missed its target against the floor')
     except TestFailure as exc:

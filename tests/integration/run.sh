@@ -60,13 +60,15 @@ fi
 # that go side by side, each with its own directory and its own log, printed whole
 # when all are done. Targets are independent (each its own loopback store, random
 # bridge names), except that network and role_network both pick free 10.213.x
-# subnets from the host's routes, so they go to the same run. Shares are balanced
+# subnets from the host's routes, so they go to the same run, and so do fleet_small and
+# playbook_fleet: both start sshds, which need the machine's one privilege separation
+# directory, /run/sshd, and each removes it at the end if it made it. Shares are balanced
 # by the targets' usual durations (seconds; 45 for one not listed).
 declare -A WEIGHT=(
     [connection_dockerlite]=40 [disk_quota]=42 [dockerlite_commit]=37 [dockerlite_container]=127
     [dockerlite_container_info]=35 [dockerlite_exec]=37 [dockerlite_image]=68 [dockerlite_image_info]=23
     [dockerlite_stack]=47 [inventory_dockerlite]=27 [lifecycle]=38 [lxc_monitor_death]=24 [network]=130
-    [fleet_small]=300 [oci_interop]=150 [oci_layers]=60 [playbook_fleet]=109 [role_btrfs_volume]=112 [role_network]=138
+    [fleet_small]=240 [oci_interop]=150 [oci_layers]=60 [playbook_fleet]=109 [role_btrfs_volume]=112 [role_network]=138
     [role_prerequisites]=44
     [security]=77 [store_permissions]=31 [store_recovery]=46
     [oci_pull]=90 [image_stream]=60
@@ -76,14 +78,18 @@ if ((jobs > 1 && ${#targets[@]} > 1)); then
     # Groups (targets that must share a run) by weight, heaviest first; each to the lightest run.
     groups=()
     together=""
+    sshd_together=""
     for target in "${targets[@]}"; do
         if [[ $target == network || $target == role_network ]]; then
             together+="$target "
+        elif [[ $target == fleet_small || $target == playbook_fleet ]]; then
+            sshd_together+="$target "
         else
             groups+=("$target")
         fi
     done
     [[ -n $together ]] && groups+=("${together% }")
+    [[ -n $sshd_together ]] && groups+=("${sshd_together% }")
     sorted=()
     while IFS=$'\t' read -r _ group; do
         sorted+=("$group")

@@ -184,7 +184,7 @@ def make_store(tmp_path, name='web', env=None, metadata=True):
 def connection(root, name='web'):
     conn = plugin.Connection(PlayContext())
     # What the plugin loader and the task executor would set from the host's variables.
-    conn._options.update({'remote_addr': name, 'dockerlite_root': root,
+    conn._options.update({'remote_addr': name, 'dockerlite_root': root, 'dockerlite_ssh_host': None,
                           'dockerlite_python': os.environ.get('FAKE_PYTHON', '/usr/bin/python3')})
     return conn
 
@@ -422,3 +422,60 @@ def test_pipelining_follows_ansible_pipelining_even_as_a_string(loaded_connectio
     assert conn.get_option('pipelining') is enabled
     if hasattr(conn, 'is_pipelining_enabled'):
         assert conn.is_pipelining_enabled() is enabled
+
+
+# -- a container on another host, over SSH -----------------------------------------
+
+FAKE_SSH = """#!/bin/sh
+# Stands for ssh: records its argv, then runs the remote command string here, or fails as ssh does.
+printf '%s\\n' "$@" > "$FAKE_SSH_LOG"
+[ -n "$FAKE_SSH_FAIL" ] && { echo "$FAKE_SSH_FAIL" >&2; exit 255; }
+for last; do :; done
+exec sh -c "$last"
+"""
+
+
+@pytest.fixture
+def fake_ssh(tmp_path, monkeypatch):
+    bin_dir = tmp_path / 'sshbin'
+    bin_dir.mkdir()
+    (bin_dir / 'ssh').write_text(FAKE_SSH)
+    (bin_dir / 'ssh').chmod(stat.S_IRWXU)
+    monkeypatch.setenv('PATH', '%s:%s' % (bin_dir, os.environ['PATH']))
+    monkeypatch.setenv('FAKE_SSH_LOG', str(tmp_path / 'ssh.log'))
+    monkeypatch.delenv('FAKE_SSH_FAIL', raising=False)
+    return tmp_path / 'ssh.log'
+
+
+def remote_connection(root, name='web'):
+    conn = connection(root, name)
+    conn._options.update({'dockerlite_ssh_host': 'node1', 'dockerlite_ssh_user': 'root', 'dockerlite_ssh_port': 2222,
+                          'dockerlite_ssh_private_key_file': '/k', 'dockerlite_ssh_args': '-o BatchMode=yes',
+                          'dockerlite_remote_python': sys.executable})
+    return conn
+
+
+def test_remote_container_is_looked_at_over_ssh(tmp_path, lxc_tools, fake_ssh):
+    """The check before the first command: one ssh to the host, which reads the metadata and the state there."""
+    root = make_store(tmp_path)
+    lxc_tools('STOPPED')
+    conn = remote_connection(root)
+    with pytest.raises(AnsibleConnectionFailure, match='container web in the store at .* on node1 is stopped'):
+        conn.exec_command('true')
+    argv = fake_ssh.read_text().splitlines()
+    assert argv[:9] == ['-o', 'BatchMode=yes', '-p', '2222', '-l', 'root', '-i', '/k', '--']
+    assert argv[9] == 'node1'
+
+
+def test_remote_container_missing_is_named(tmp_path, lxc_tools, fake_ssh):
+    root = make_store(tmp_path)
+    conn = remote_connection(root, 'db')
+    with pytest.raises(AnsibleConnectionFailure, match='container db does not exist in the store at .* on node1'):
+        conn.exec_command('true')
+
+
+def test_remote_host_unreachable(tmp_path, lxc_tools, fake_ssh, monkeypatch):
+    monkeypatch.setenv('FAKE_SSH_FAIL', 'ssh: connect to host node1 port 2222: No route to host')
+    conn = remote_connection(make_store(tmp_path))
+    with pytest.raises(AnsibleConnectionFailure, match='ssh to node1 failed .rc 255.: ssh: connect to host node1'):
+        conn.exec_command('true')

@@ -54,3 +54,14 @@ def test_the_image_can_be_named_by_id():
 def test_bad_input_is_named(build, name, held, message):
     with pytest.raises(AnsibleFilterError, match=message):
         ship_plan(build, name, held)
+
+
+@pytest.mark.parametrize('name, expected', [('base', None), ('app', None), ('base:1', 'a'), ('busybox', 'l'),
+                                            ('busybox:latest', 'l'), ('reg:5000/team/app', 'r')])
+def test_a_name_without_tag_means_latest(name, expected):
+    build = BUILD + [image('l', name='busybox:latest'), image('r', name='reg:5000/team/app:latest')]
+    if expected is None:
+        with pytest.raises(AnsibleFilterError, match='the build host holds no image %s' % name):
+            ship_plan(build, name, {})
+    else:
+        assert ship_plan(build, name, {})['image'] == expected * 64

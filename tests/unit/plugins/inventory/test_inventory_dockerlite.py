@@ -9,6 +9,7 @@ against a real store.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -135,3 +136,76 @@ def test_states_reports_unexpected_output(lxc_ls):
     lxc_ls.setenv('FAKE_OUTPUT', 'something else\n')
     with pytest.raises(AnsibleParserError, match='cannot parse the output of lxc-ls .*unexpected lxc-ls header'):
         plugin.InventoryModule._states('/s/containers')
+
+
+# -- stores of remote hosts, listed over SSH ----
+
+def meta_text(name, **changes):
+    data = {'name': name, 'id': 'a' * 64, 'image': 'app:v1', 'image_id': 'b' * 64,
+            'created': '2026-01-01T00:00:00+00:00',
+            'image_defaults': {'command': ['/sbin/init'], 'env': {}, 'labels': {}, 'stop_signal': 'SIGUSR1'},
+            'spec': {'command': ['/bin/sh'], 'env': {'A': '1'}, 'stop_signal': 'SIGTERM'}}
+    data.update(changes)
+    return json.dumps(data)
+
+
+def test_remote_hosts_names_and_dicts():
+    hosts = plugin.remote_hosts(['node1', {'name': 'node2', 'address': '192.0.2.12', 'root': '/srv/dl/',
+                                           'user': 'root', 'port': '2222', 'private_key_file': '/k'}], '/var/lib/dockerlite')
+    assert hosts == [
+        {'name': 'node1', 'address': 'node1', 'root': '/var/lib/dockerlite', 'user': None, 'port': None,
+         'private_key_file': None},
+        {'name': 'node2', 'address': '192.0.2.12', 'root': '/srv/dl', 'user': 'root', 'port': 2222,
+         'private_key_file': '/k'},
+    ]
+
+
+@pytest.mark.parametrize('items, words', [
+    ('node1', 'hosts must be a list'),
+    ([42], 'a host name or a dictionary'),
+    ([{'address': 'x'}], 'name must be a host name'),
+    (['-oProxyCommand=x'], 'name must be a host name'),
+    (['a b'], 'name must be a host name'),
+    ([{'name': 'n', 'adress': 'x'}], 'unknown keys adress'),
+    (['n', {'name': 'n'}], 'hosts names n twice'),
+    ([{'name': 'n', 'port': 0}], 'port must be a TCP port number'),
+    ([{'name': 'n', 'port': True}], 'port must be a TCP port number'),
+    ([{'name': 'n', 'port': '22x'}], 'port must be a TCP port number'),
+    ([{'name': 'n', 'root': 'relative'}], 'root must be an absolute path'),
+])
+def test_remote_hosts_refuses_bad_items(items, words):
+    with pytest.raises(ValueError, match=words):
+        plugin.remote_hosts(items, '/var/lib/dockerlite')
+
+
+def test_parse_remote_listing_checks_every_container():
+    layout = plugin.StorePaths('/s')
+    data = {'lxc_ls': 'NAME STATE PID\nweb RUNNING 12\ndb STOPPED -\n',
+            'containers': {'web': meta_text('web'), 'db': meta_text('db'), 'gone': None,
+                           'other': meta_text('wrong-name'), 'broken': '{"name": "broken"', 'bad name': meta_text('x')}}
+    containers, states, warnings = plugin.parse_remote_listing(data, layout)
+    assert [c['name'] for c in containers] == ['db', 'web']
+    assert states == {'web': ('running', 12), 'db': ('stopped', None)}
+    assert len(warnings) == 3
+    assert any(w.startswith('other in /s/containers: ') and 'differs from the directory name' in w for w in warnings)
+    assert any(w.startswith('broken in /s/containers: ') for w in warnings)
+    assert any(w.startswith('bad name in /s/containers: ') for w in warnings)
+
+
+@pytest.mark.parametrize('data', [{'containers': []}, {'containers': {}, 'lxc_ls': 3}, {}])
+def test_parse_remote_listing_refuses_a_bad_shape(data):
+    with pytest.raises(ValueError, match='is not {lxc_ls, containers}'):
+        plugin.parse_remote_listing(data, plugin.StorePaths('/s'))
+
+
+def test_remote_host_vars_and_name():
+    host = plugin.remote_hosts([{'name': 'node2', 'address': '192.0.2.12', 'port': 2222}], '/s')[0]
+    variables = plugin.remote_host_vars(plugin.host_vars(CONTAINER, '/s', 'running', 7), host, '-o BatchMode=yes')
+    assert variables['dockerlite_host'] == 'node2'
+    assert variables['dockerlite_ssh_host'] == '192.0.2.12'
+    assert variables['dockerlite_ssh_port'] == 2222
+    assert variables['dockerlite_ssh_args'] == '-o BatchMode=yes'
+    assert 'dockerlite_ssh_user' not in variables and 'dockerlite_ssh_private_key_file' not in variables
+    assert variables['ansible_host'] == 'web' and variables['dockerlite_root'] == '/s'
+    assert plugin.remote_inventory_name('web', 'node2') == 'web.node2'
+    assert plugin.group_name('host', 'node-2.example') == 'host_node_2_example'
