@@ -10,6 +10,7 @@ and LC_ALL=C. The client raises DockerliteError subclasses and never exits the m
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import stat
@@ -19,6 +20,7 @@ import uuid
 
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     CommandError, DockerliteError, MissingLibraryError)
+from ansible_collections.dockerlite.core.plugins.module_utils._common.parallel import run_parallel
 
 try:
     import btrfsutil
@@ -164,42 +166,15 @@ class BtrfsClient:
         snapshots in 150-250 ms with 8 processes, 300-580 ms one after another). Fails naming
         the first pair that could not be made; the caller removes what was made.
         """
-        pairs = list(pairs)
-        if workers <= 1 or len(pairs) <= 1:
-            for source, path in pairs:
-                self.snapshot(source, path)
-            return
-        children = []
-        for index in range(min(workers, len(pairs))):
-            read_end, write_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
-                status = 1
-                try:
-                    os.close(read_end)
-                    for source, path in pairs[index::workers]:
-                        try:
-                            btrfsutil.create_snapshot(source, path)
-                        except btrfsutil.BtrfsUtilError as exc:
-                            os.write(write_end, ('%s\0%s\0%s' % (source, path, exc)).encode('utf-8', 'replace'))
-                            break
-                    status = 0
-                finally:
-                    os._exit(status)
-            os.close(write_end)
-            children.append((pid, read_end))
-        failures = []
-        for pid, read_end in children:
-            with os.fdopen(read_end, 'rb') as handle:
-                report = handle.read()
-            status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            if report:
-                failures.append(report.decode('utf-8', 'replace').split('\0', 2))
-            elif status:
-                failures.append(('', '', 'a snapshot process exited with status %d' % status))
-        if failures:
-            source, path, message = failures[0]
-            raise DockerliteError('btrfs: cannot snapshot %s to %s: %s' % (source, path, message))
+        results = run_parallel([functools.partial(self._snapshot_job, source, path) for source, path in pairs],
+                               workers)
+        for _done, error in results:
+            if error:
+                raise DockerliteError(error['msg'])
+
+    def _snapshot_job(self, source, path):
+        self.snapshot(source, path)
+        return []
 
     def delete_subvolume(self, path):
         """Delete a subvolume and any subvolumes nested in it (works on read-only ones too)."""

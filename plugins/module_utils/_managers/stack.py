@@ -19,15 +19,13 @@ never removes a container that was replaced by someone else.
 
 from __future__ import annotations
 
-import json
-import os
-import struct
-import traceback
 
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     CONTAINER_OPTIONS, ContainerManager)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
     DockerliteError, MissingLibraryError, ValidationError, as_dockerlite_error)
+from ansible_collections.dockerlite.core.plugins.module_utils._common.parallel import (
+    call_job, error_dict, run_parallel)
 from ansible_collections.dockerlite.core.plugins.module_utils._store.idmap import HostIds, shared_idmap
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.base import Manager
 from ansible_collections.dockerlite.core.plugins.module_utils._store.network import HostNetwork, container_ipv4
@@ -86,84 +84,6 @@ def duplicate_names(names):
     for index, name in enumerate(names):
         seen.setdefault(name, []).append(index)
     return {name: indexes for name, indexes in seen.items() if len(indexes) > 1}
-
-
-def _error_dict(exc):
-    if isinstance(exc, DockerliteError):
-        return {'msg': exc.msg, 'details': exc.details}
-    return {'msg': '%s: %s' % (type(exc).__name__, exc), 'details': {'exception': traceback.format_exc()}}
-
-
-def run_parallel(jobs, workers):
-    """Call every job of ``jobs`` (callables returning a list) in up to ``workers`` forked processes.
-
-    Returns one (returned list, error) pair per job, in order; error is None or
-    {'msg', 'details'}. A job that raised after some of its steps reports them through
-    the ``done`` attribute of the exception, if set. Jobs are handed out one at a time
-    from a pipe, so a slow job does not hold up the others behind it. With one worker
-    or one job, everything runs in this process.
-    """
-    results = [None] * len(jobs)
-    if workers <= 1 or len(jobs) <= 1:
-        for index, job in enumerate(jobs):
-            results[index] = _call(job)
-        return results
-    queue_read, queue_write = os.pipe()
-    outputs = []
-    for _worker in range(min(workers, len(jobs))):
-        out_read, out_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
-            status = 1
-            try:
-                os.close(queue_write)
-                os.close(out_read)
-                for read_end, _pid in outputs:
-                    os.close(read_end)
-                _worker_loop(jobs, queue_read, out_write)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(out_write)
-        outputs.append((out_read, pid))
-    os.close(queue_read)
-    # Writes of up to PIPE_BUF bytes are atomic, so a reader always gets whole 4-byte records.
-    records = [struct.pack('=I', index) for index in range(len(jobs))]
-    for start in range(0, len(records), 1024):
-        os.write(queue_write, b''.join(records[start:start + 1024]))
-    os.close(queue_write)
-    for out_read, pid in outputs:
-        with os.fdopen(out_read, 'r') as handle:
-            for line in handle:
-                index, done, error = json.loads(line)
-                results[index] = (done, error)
-        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-        if status:
-            for index, result in enumerate(results):
-                if result is None:
-                    results[index] = ([], {'msg': 'a worker process exited with status %d' % status, 'details': {}})
-    return results
-
-
-def _call(job):
-    try:
-        return job(), None
-    except MissingLibraryError:
-        raise
-    except Exception as exc:  # pylint: disable=broad-except  # reported with its traceback
-        return list(getattr(exc, 'done', [])), _error_dict(exc)
-
-
-def _worker_loop(jobs, queue_read, out_write):  # pragma: no cover - runs in forked workers
-    with os.fdopen(out_write, 'w') as out:
-        while True:
-            record = os.read(queue_read, 4)
-            if len(record) < 4:
-                return
-            index = struct.unpack('=I', record)[0]
-            done, error = _call(jobs[index])
-            out.write(json.dumps([index, done, error], default=str) + '\n')
-            out.flush()
 
 
 class StepsFailed(DockerliteError):
@@ -422,7 +342,7 @@ class StackManager(Manager):
             for member, part in wave:
                 if part is None:
                     continue
-                done, member.error = _call(member.steps(part))
+                done, member.error = call_job(member.steps(part))
                 member.done.extend(done)
                 if member.error:
                     return
@@ -432,7 +352,7 @@ class StackManager(Manager):
             try:
                 member.run_result = member.manager.apply()
             except DockerliteError as exc:
-                member.error = _error_dict(exc)
+                member.error = error_dict(exc)
                 return
             member.done.extend(member.manager.actions)
 

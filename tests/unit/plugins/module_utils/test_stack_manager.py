@@ -509,7 +509,7 @@ def test_member_stop_timeout_and_deprecated_timeout(tmp_path, src):
 def test_new_members_rootfs_snapshots_are_made_side_by_side(tmp_path, ids, src, monkeypatch):
     """With parallel > 1 the store wave snapshots the new members' rootfs together first (the
     start wave is run in this process here: the fake LXC keeps its states in memory)."""
-    monkeypatch.setattr(stack_manager, 'run_parallel', lambda jobs, workers: [stack_manager._call(job) for job in jobs])
+    monkeypatch.setattr(stack_manager, 'run_parallel', lambda jobs, workers: [stack_manager.call_job(job) for job in jobs])
     host = new_host(tmp_path / 'store', src)
     host.forget_calls()
     real = stack(host, THREE, parallel=4)
