@@ -19,7 +19,6 @@ never removes a container that was replaced by someone else.
 
 from __future__ import annotations
 
-
 from ansible_collections.dockerlite.core.plugins.module_utils._managers.container import (
     CONTAINER_OPTIONS, ContainerManager)
 from ansible_collections.dockerlite.core.plugins.module_utils._common.errors import (
@@ -334,21 +333,18 @@ class StackManager(Manager):
         to ``workers`` at once (``Store.prestage``), and their files are made durable by one
         filesystem sync at its end instead of an fsync each (``Store.batch``).
         """
-        creates = [(member.name, member.manager.image_to_create()) for member, part in wave
-                   if part and 'create' in part]
+        changes = [(member, part) for member, part in wave if part is not None]
+        one_offs = [member for member, part in wave if part is None]
+        creates = [(member.name, member.manager.image_to_create()) for member, part in changes if 'create' in part]
         with store.batch():
             if len(creates) > 1 and workers > 1:
                 store.prestage(creates, workers)
-            for member, part in wave:
-                if part is None:
-                    continue
+            for member, part in changes:
                 done, member.error = call_job(member.steps(part))
                 member.done.extend(done)
                 if member.error:
                     return
-        for member, part in wave:
-            if part is not None:
-                continue
+        for member in one_offs:
             try:
                 member.run_result = member.manager.apply()
             except DockerliteError as exc:
