@@ -18,6 +18,7 @@ import errno
 import hashlib
 import itertools
 import os
+import queue
 import shutil
 import stat
 import subprocess
@@ -75,12 +76,13 @@ def chain_ids(diff_ids):
 
 
 def _blob_chunks(blob, hasher):
-    """The bytes of the open blob file in CHUNK pieces, each added to ``hasher`` as it is read."""
+    """The bytes of the open blob file in CHUNK pieces, each added to ``hasher`` (unless None) as it is read."""
     while True:
         data = blob.read(CHUNK)
         if not data:
             return
-        hasher.update(data)
+        if hasher is not None:
+            hasher.update(data)
         yield data
 
 
@@ -169,6 +171,64 @@ class _ZstdReader:
         self.stderr.close()
         if check and rc != 0:
             raise LayerError(self.what, None, 'zstd decompression failed: %s' % (err or 'exit code %d' % rc))
+
+
+class _Prefetched:
+    """The chunks of a generator, produced in a thread ahead of the reader.
+
+    Reading the blob, inflating it and hashing the result run in C with the GIL released, so
+    on a second CPU they overlap with the tar parsing and the file writes of the reader. At
+    most QUEUED chunks wait; an error of the producer is raised to the reader, and ``close``
+    stops the producer when the reader gives up early.
+    """
+
+    QUEUED = 8
+    _END = object()
+
+    def __init__(self, chunks):
+        self._queue = queue.Queue(self.QUEUED)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(chunks,), daemon=True)
+        self._thread.start()
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, chunks):
+        try:
+            for data in chunks:
+                if not self._put(data):
+                    return
+        except BaseException as exc:  # pylint: disable=broad-except  # handed to the reader, which raises it
+            self._put((self._END, exc))
+            return
+        self._put((self._END, None))
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if isinstance(item, tuple) and item and item[0] is self._END:
+                self._thread.join()
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+
+    def close(self):
+        """Stop the producer (it may be blocked on a full queue) and wait for it."""
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join()
 
 
 class _ForwardReader:
@@ -588,10 +648,13 @@ def _uncompressed_chunks(chunks, media_type, digest):
 def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
     """Apply the layer blob at ``blob_path`` onto the directory ``rootfs``; return its diff id.
 
-    The blob is read once, as a stream: decompressed, hashed (``digest``, the blob's ``sha256:``
-    digest of the compressed bytes, and ``diff_id``, of the uncompressed tar, are checked when
-    given, after the whole blob was read) and applied. On any LayerError, a digest that does
-    not match included, the caller must throw ``rootfs`` away: it holds part of the layer.
+    The blob is read once, as a stream: decompressed, hashed and applied. With ``diff_id``, the
+    uncompressed tar must hash to it; that checks every byte the layer is made of, so the
+    compressed bytes are not hashed again (skopeo checked them against ``digest`` when it
+    copied the blob into the store, and a blob damaged since cannot inflate to the same tar).
+    Without ``diff_id``, the compressed bytes must hash to ``digest``. Both are checked after
+    the whole blob was read. On any LayerError, a digest that does not match included, the
+    caller must throw ``rootfs`` away: it holds part of the layer.
     """
     try:
         blob = open(blob_path, 'rb', buffering=0)  # pylint: disable=consider-using-with
@@ -599,19 +662,23 @@ def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
         raise LayerError(digest, None, 'cannot open the blob %s: %s' % (blob_path, exc.strerror or exc))
     root_fd = None
     zstd = None
+    prefetched = None
     applier = None
-    compressed, uncompressed = hashlib.sha256(), hashlib.sha256()
+    compressed = hashlib.sha256() if diff_id is None else None
+    uncompressed = hashlib.sha256()
     try:
         root_fd = os.open(rootfs, DIR_FLAGS)
         blob_chunks = _blob_chunks(blob, compressed)
         chunks, zstd = _uncompressed_chunks(blob_chunks, media_type, digest)
-        stream = _ForwardReader(_hashed(chunks, uncompressed))
+        prefetched = _Prefetched(_hashed(chunks, uncompressed))
+        stream = _ForwardReader(prefetched)
         applier = LayerApplier(root_fd, digest)
         try:
             with tarfile.open(fileobj=stream, mode='r:') as tar:
                 applier.apply(tar, stream)
             stream.drain()
         except (tarfile.TarError, EOFError, zlib.error) as exc:
+            prefetched.close()
             if zstd is not None:  # a truncated tar stream from a failed zstd: its own message says more
                 pending, zstd = zstd, None
                 pending.close(check=True)
@@ -619,11 +686,14 @@ def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
         if zstd is not None:
             zstd.close(check=True)
             zstd = None
-        for _data in blob_chunks:  # what follows the compressed stream is part of the blob's digest too
-            pass
+        if compressed is not None:
+            for _data in blob_chunks:  # what follows the compressed stream is part of the blob's digest too
+                pass
     except OSError as exc:
         raise LayerError(digest, None, 'reading the blob failed: %s' % (exc.strerror or exc))
     finally:
+        if prefetched is not None:
+            prefetched.close()
         if zstd is not None:
             zstd.close(check=False)
         if applier is not None:
@@ -631,9 +701,10 @@ def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
         if root_fd is not None:
             os.close(root_fd)
         blob.close()
-    got_digest = 'sha256:' + compressed.hexdigest()
-    if digest and digest.startswith('sha256:') and got_digest != digest:
-        raise LayerError(digest, None, 'the blob does not match its digest (it hashes to %s)' % got_digest)
+    if compressed is not None and digest and digest.startswith('sha256:'):
+        got_digest = 'sha256:' + compressed.hexdigest()
+        if got_digest != digest:
+            raise LayerError(digest, None, 'the blob does not match its digest (it hashes to %s)' % got_digest)
     got_diff_id = 'sha256:' + uncompressed.hexdigest()
     if diff_id is not None and got_diff_id != diff_id:
         raise LayerError(digest, None, 'the uncompressed layer hashes to %s, not to its diff id %s'

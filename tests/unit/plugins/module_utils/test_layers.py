@@ -15,6 +15,7 @@ import os
 import stat
 import subprocess
 import tarfile
+import threading
 
 import pytest
 
@@ -172,6 +173,47 @@ def test_wrong_blob_digest_is_refused(tmp_path, rootfs):
     with pytest.raises(LayerError, match='does not match its digest') as info:
         apply_layer(blob.path, str(rootfs), wrong)
     assert info.value.digest == wrong
+
+
+def test_with_a_diff_id_the_uncompressed_tar_is_what_is_checked(tmp_path, rootfs):
+    """The diff id checks every byte of the layer; the compressed bytes are not hashed a second time."""
+    blob = make_blob(tmp_path, [entry('f', data=b'x')])
+    assert apply_layer(blob.path, str(rootfs), 'sha256:' + '1' * 64, diff_id=blob.diff_id) == blob.diff_id
+    assert (rootfs / 'f').read_bytes() == b'x'
+
+
+def test_a_blob_that_inflates_to_another_tar_is_refused_by_its_diff_id(tmp_path, rootfs):
+    expected = make_blob(tmp_path, [entry('f', data=b'x')])
+    other = make_blob(tmp_path, [entry('f', data=b'y')])
+    with pytest.raises(LayerError, match='not to its diff id') as info:
+        apply_layer(other.path, str(rootfs), expected.digest, diff_id=expected.diff_id)
+    assert info.value.digest == expected.digest
+
+
+@pytest.mark.parametrize('compression', ['gzip', 'zstd'])
+def test_a_refused_entry_early_in_a_large_layer_stops_the_reading_ahead(tmp_path, rootfs, compression):
+    """The thread that inflates ahead stops when the apply gives up, though chunks remain to be read."""
+    big = os.urandom(layers.CHUNK) * (layers._Prefetched.QUEUED * 3)  # pylint: disable=protected-access
+    blob = make_blob(tmp_path, [entry('../escaped', data=b'x'), entry('big', data=big)], compression)
+    before = threading.active_count()
+    with pytest.raises(LayerError, match='".." component'):
+        apply_layer(blob.path, str(rootfs), blob.digest, diff_id=blob.diff_id)
+    assert threading.active_count() == before
+    assert not (tmp_path / 'escaped').exists()
+
+
+def test_reading_ahead_passes_every_chunk_then_the_producers_error():
+    def chunks():
+        yield b'a'
+        yield b'b'
+        raise OSError(5, 'Input/output error')
+    prefetched = layers._Prefetched(chunks())  # pylint: disable=protected-access
+    got = []
+    with pytest.raises(OSError, match='Input/output error'):
+        for data in prefetched:
+            got.append(data)
+    assert got == [b'a', b'b']
+    prefetched.close()
 
 
 @pytest.mark.parametrize('compression', ['gzip', 'zstd'])
