@@ -207,8 +207,8 @@ def measure_registry(ws, results):
             figures['podman_image_pull'] = podman_image_pull(ws, peers, refs['app'], [
                 refs['app2'], '%s/bench/podman-pushed:1' % registry, refs['app']])
         else:
-            figures['podman_image_skipped'] = '%s not found by ansible-doc (the containers.podman collection is ' \
-                'not installed)' % PODMAN_IMAGE_MODULE
+            figures['podman_image_skipped'] = '%s not found by ansible-doc (containers.podman is not installed where ' \
+                'Ansible looks for collections)' % PODMAN_IMAGE_MODULE
             log('skipped: %s' % figures['podman_image_skipped'])
     finally:
         left = peers.stop()
