@@ -149,13 +149,15 @@ demo-clean:
 # one markdown table, writes bench/output/results.{md,json} and PNG plots. The
 # BENCH_* variables in bench/README.md shorten it (BENCH_N=3 BENCH_PEER_N=0 ...).
 # BENCH_PEERS: the peers started and measured side by side (figure 9), those installed of
-# "docker podman"; "none" skips them. The three container modules run on BENCH_MODULE_VENV's
-# Python: /usr/bin/python3 with its system packages (python3-lxc, python3-btrfsutil) plus
-# requests, which community.docker needs.
+# "docker podman"; "none" skips them. The three container modules of figure 9, and
+# containers.podman.podman_image of figure 8, run on BENCH_MODULE_VENV's Python: /usr/bin/python3
+# with its system packages (python3-lxc, python3-btrfsutil) plus requests, which community.docker
+# needs. It is made and used when figure 9 or figure 8 runs (BENCH_PULL_MIB not 0).
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_PEERS ?= docker podman
 BENCH_MODULE_VENV ?= $(CURDIR)/.venv-bench-modules
 BENCH_MODULE_STAMP := $(BENCH_MODULE_VENV)/.requests-installed
+BENCH_USES_MODULE_VENV = $(strip $(filter-out none,$(BENCH_PEERS)) $(filter-out 0,$(or $(BENCH_PULL_MIB),100)))
 
 .PHONY: bench bench-venv bench-module-venv
 bench-venv: $(BENCH_STAMP)
@@ -174,10 +176,10 @@ $(BENCH_MODULE_STAMP):
 bench:
 	$(MAKE) venv
 	$(MAKE) bench-venv
-	if [ -n "$(strip $(filter-out none,$(BENCH_PEERS)))" ]; then $(MAKE) bench-module-venv; fi
+	if [ -n "$(BENCH_USES_MODULE_VENV)" ]; then $(MAKE) bench-module-venv; fi
 	$(MAKE) collection
 	BENCH_PEERS='$(BENCH_PEERS)' \
-	BENCH_MODULE_PYTHON=$$(test -n "$(strip $(filter-out none,$(BENCH_PEERS)))" && echo $(BENCH_MODULE_VENV)/bin/python) \
+	BENCH_MODULE_PYTHON=$$(test -n "$(BENCH_USES_MODULE_VENV)" && echo $(BENCH_MODULE_VENV)/bin/python) \
 		$(VENV)/bin/python bench/bench.py --build $(BUILD) --output $(CURDIR)/bench/output
 
 # The test fleet, as root: FLEET_HOSTS hosts, each a network namespace with its own sshd

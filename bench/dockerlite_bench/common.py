@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -25,6 +26,8 @@ COMMIT_MODULE = 'dockerlite.core.dockerlite_commit'
 STACK_MODULE = 'dockerlite.core.dockerlite_stack'
 PEER_MODULE = 'community.general.lxc_container'
 FLOOR_MODULE = 'ansible.builtin.file'
+# A module run directly: /usr/bin/python3 -m COLLECTION_MODULES + name, from the build copy.
+COLLECTION_MODULES = 'ansible_collections.dockerlite.core.plugins.modules.'
 COMMON_CONF = '/usr/share/lxc/config/common.conf'
 STARTED = time.monotonic()
 
@@ -59,6 +62,34 @@ def timed_ms(call):
     started = time.monotonic()
     call()
     return (time.monotonic() - started) * 1000.0
+
+
+def module_run(ws, module, args, root=None):
+    """Run a dockerlite module directly (``/usr/bin/python3 -m``, arguments from a file, no controller), on
+    the store ``root`` (the workspace's store by default): its ms and its result; a failed run raises."""
+    path = os.path.join(ws.tmp, 'direct-args.json')
+    with open(path, 'w') as handle:
+        json.dump({'ANSIBLE_MODULE_ARGS': dict(args, root=root or ws.root)}, handle)
+    started = time.monotonic()
+    proc = subprocess.run([HOST_PYTHON, '-m', COLLECTION_MODULES + module, path], capture_output=True, text=True,
+                          env=ws.host_env(), check=False)
+    elapsed = (time.monotonic() - started) * 1000.0
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        result = {'failed': True, 'msg': proc.stdout + proc.stderr}
+    if proc.returncode != 0 or result.get('failed'):
+        raise BenchError('%s %s failed: %s' % (module, json.dumps(args), result.get('msg')))
+    return elapsed, result
+
+
+def module_ms(ws, module, args, expect_stdout=None):
+    """A dockerlite module run directly on the workspace's store (``module_run``): its ms. With
+    ``expect_stdout``, a run that printed something else raises."""
+    elapsed, result = module_run(ws, module, args)
+    if expect_stdout is not None and result.get('stdout', '').strip() != expect_stdout:
+        raise BenchError('%s printed %r, expected %r' % (module, result.get('stdout'), expect_stdout))
+    return elapsed
 
 
 def env_ints(environ, name, default):

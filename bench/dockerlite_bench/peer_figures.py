@@ -32,14 +32,13 @@ Every stop is a kill: PID 1 (``sleep``) has no handler for SIGTERM; the tasks sa
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
 
-from .common import COMMAND, CONTAINER_MODULE, FLOOR_MODULE, HOST_PYTHON, IMAGE, STACK_MODULE, BenchError, log, \
-    mean, median, run, timed_ms
-from .peers import BenchPeers
+from .common import COLLECTION_MODULES, COMMAND, CONTAINER_MODULE, FLOOR_MODULE, HOST_PYTHON, IMAGE, STACK_MODULE, \
+    BenchError, log, mean, median, module_ms, run, timed_ms
+from .peers import BenchPeers, podman_wrapper
 from .registry import du_bytes, random_file
 from .runner import FLOOR_ARGS, loop_figures, loop_task, names, stack_members, stack_task, task_ms
 
@@ -50,7 +49,6 @@ CODES = {'dockerlite': 'dl', 'docker': 'dk', 'podman': 'pm'}  # in the names of 
 PEER_IMAGE = 'dlbench-busybox:latest'
 ONE_OFF = ['/bin/echo', 'bench']
 PHASES = ('create', 'rerun', 'stop', 'remove', 'oneoff')
-COLLECTION_MODULES = 'ansible_collections.dockerlite.core.plugins.modules.'
 
 
 class Tool:
@@ -153,42 +151,6 @@ class Tool:
             return du_bytes(os.path.join(self.peers.state['dir'], 'docker', 'data'))
         argv = self.peers.state['podman']['argv']
         return du_bytes(argv[argv.index('--root') + 1])
-
-
-def podman_wrapper(ws, peers):
-    """An executable for podman_container's ``executable``: podman with this run's options and environment."""
-    spec = peers.state['podman']
-    path = os.path.join(ws.tmp, 'podman-bench')
-    exports = ''.join('export %s=%s\n' % (key, shell_quote(value)) for key, value in sorted(spec['env'].items()))
-    with open(path, 'w') as handle:
-        handle.write('#!/bin/sh\n%sexec %s "$@"\n' % (exports, ' '.join(shell_quote(arg) for arg in spec['argv'])))
-    os.chmod(path, 0o755)
-    return path
-
-
-def shell_quote(value):
-    return "'" + str(value).replace("'", "'\\''") + "'"
-
-
-def module_ms(ws, module, args, expect_stdout=None):
-    """Run a dockerlite module directly (``/usr/bin/python3 -m``, arguments from a file, no controller);
-    its ms. The store's root is added to ``args``; a failed run raises."""
-    path = os.path.join(ws.tmp, 'direct-args.json')
-    with open(path, 'w') as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': dict(args, root=ws.root)}, handle)
-    started = time.monotonic()
-    proc = subprocess.run([HOST_PYTHON, '-m', COLLECTION_MODULES + module, path], capture_output=True, text=True,
-                          env=ws.host_env(), check=False)
-    elapsed = (time.monotonic() - started) * 1000.0
-    try:
-        result = json.loads(proc.stdout)
-    except ValueError:
-        result = {'failed': True, 'msg': proc.stdout + proc.stderr}
-    if proc.returncode != 0 or result.get('failed'):
-        raise BenchError('%s %s failed: %s' % (module, json.dumps(args), result.get('msg')))
-    if expect_stdout is not None and result.get('stdout', '').strip() != expect_stdout:
-        raise BenchError('%s printed %r, expected %r' % (module, result.get('stdout'), expect_stdout))
-    return elapsed
 
 
 def python_ms(ws, code):

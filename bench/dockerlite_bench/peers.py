@@ -63,3 +63,19 @@ class BenchPeers:
             return []
         self.stopped = True
         return self.peers.stop()
+
+
+def podman_wrapper(ws, peers):
+    """An executable for the ``executable`` option of containers.podman's modules: podman with this run's
+    options and environment (a shell script in the run's directory)."""
+    spec = peers.state['podman']
+    path = os.path.join(ws.tmp, 'podman-bench')
+    exports = ''.join('export %s=%s\n' % (key, shell_quote(value)) for key, value in sorted(spec['env'].items()))
+    with open(path, 'w') as handle:
+        handle.write('#!/bin/sh\n%sexec %s "$@"\n' % (exports, ' '.join(shell_quote(arg) for arg in spec['argv'])))
+    os.chmod(path, 0o755)
+    return path
+
+
+def shell_quote(value):
+    return "'" + str(value).replace("'", "'\\''") + "'"

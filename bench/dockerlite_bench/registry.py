@@ -17,6 +17,18 @@ the allocated bytes of Podman's storage for Podman); an unchanged re-pull (``pul
 FLOOR_TASKS separate tasks in one play, as the floor) against Ansible's per-task floor; and a commit of a container of ``app`` after 1 MiB written,
 pushed with dockerlite_image_push, against ``podman push`` of the same change (bytes uploaded:
 growth of the registry's storage).
+
+Then ``app`` twice more, each side on the same footing (after the figures above, which are left as
+they were):
+
+- directly: dockerlite_image run by ``/usr/bin/python3 -m`` (no controller) into a second, fresh
+  store on the same btrfs (no layer or blob shared with the first), against the ``podman pull``
+  above; the second store is deleted after it;
+- through Ansible on both sides: containers.podman.podman_image in a play of one task (the bench's
+  podman through the same wrapper as figure 9, on BENCH_MODULE_PYTHON) against dockerlite_image's
+  one-task pull above, once every image made from ``app``'s layers is removed from Podman's storage
+  (its storage's bytes before and after the removal and the pull are kept, to show it downloaded
+  the layers again). Skipped, with one line, when containers.podman.podman_image is not there.
 """
 
 from __future__ import annotations
@@ -26,27 +38,37 @@ import os
 import shutil
 import subprocess
 
-from .common import COMMAND, CONTAINER_MODULE, IMAGE_MODULE, MIB, BenchError, log, run, timed_ms
-from .peers import BenchPeers
+from .common import COMMAND, CONTAINER_MODULE, HOST_PYTHON, IMAGE_MODULE, MIB, BenchError, log, module_run, run, \
+    timed_ms
+from .peers import BenchPeers, podman_wrapper
 from .runner import task_ms
 
 PUSH_MODULE = 'dockerlite.core.dockerlite_image_push'
 COMMIT_MODULE = 'dockerlite.core.dockerlite_commit'
+PODMAN_IMAGE_MODULE = 'containers.podman.podman_image'
+DIRECT_STORE = 'store-direct'  # the direct pull's store, beside the workspace's on the same btrfs
 LAYER_SHARES = (0.6, 0.3, 0.1)  # of BENCH_PULL_MIB, bottom first
 PUSH_CHANGE_MIB = 1
 FLOOR_TASKS = 10
 
 
-def missing_modules(settings):
-    """Why figure 8 cannot run with the collection copy under test (None when it can): the module
-    options it needs, read with ansible-doc."""
+def module_docs(settings, modules):
+    """The ansible-doc JSON of ``modules`` as the plays see them (the copy under test first); a module
+    Ansible cannot find is left out."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=settings.build, ANSIBLE_NOCOLOR='1')
-    proc = subprocess.run([os.path.join(settings.bin, 'ansible-doc'), '--json', IMAGE_MODULE, PUSH_MODULE],
+    proc = subprocess.run([os.path.join(settings.bin, 'ansible-doc'), '--json'] + list(modules),
                           capture_output=True, text=True, env=env, check=False)
     try:
-        docs = json.loads(proc.stdout or '{}')
+        return json.loads(proc.stdout or '{}')
     except ValueError:
-        docs = {}
+        return {}
+
+
+def missing_modules(settings, docs=None):
+    """Why figure 8 cannot run with the collection copy under test (None when it can): the module
+    options it needs, read with ansible-doc."""
+    if docs is None:
+        docs = module_docs(settings, [IMAGE_MODULE, PUSH_MODULE])
     missing = []
     image = docs.get(IMAGE_MODULE, {}).get('doc', {}).get('options', {})
     if 'registry' not in (image.get('source', {}).get('choices') or []):
@@ -88,9 +110,9 @@ def du_bytes(path, apparent=False):
     return int(run(['du', '-s', '-x', '-b' if apparent else '--block-size=1', path]).split()[0])
 
 
-def one_task(ws, label, module, args):
+def one_task(ws, label, module, args, interpreter=HOST_PYTHON):
     """A play of one task: its ms and whether it changed."""
-    played = ws.ansible.play(label, [{'name': label, module: args}])['tasks'][0]
+    played = ws.ansible.play(label, [{'name': label, module: args}], interpreter=interpreter)['tasks'][0]
     return {'ms': task_ms(played), 'changed': played['changed']}
 
 
@@ -115,8 +137,13 @@ def dockerlite_repull(ws, name, ref):
             'bytes_written': ws.disk_usage()['used'] - before}
 
 
+def podman_root(peers):
+    argv = peers.state['podman']['argv']
+    return argv[argv.index('--root') + 1]
+
+
 def podman_pull(peers, ref):
-    root = peers.state['podman']['argv'][peers.state['podman']['argv'].index('--root') + 1]
+    root = podman_root(peers)
     before = du_bytes(root)
     figures = {'ms': peers.timed_cli('podman', ['pull', '--quiet', ref])}
     figures['bytes_written'] = du_bytes(root) - before
@@ -128,7 +155,8 @@ def measure_registry(ws, results):
     total = ws.settings.pull_mib
     if total <= 0:
         return
-    why = missing_modules(ws.settings)
+    docs = module_docs(ws.settings, [IMAGE_MODULE, PUSH_MODULE, PODMAN_IMAGE_MODULE])
+    why = missing_modules(ws.settings, docs)
     missing_tools = [tool for tool in ('skopeo', 'umoci', 'docker-registry', 'podman') if not shutil.which(tool)]
     if missing_tools:
         why = '; '.join(filter(None, [why, 'not installed: ' + ', '.join(missing_tools)]))
@@ -172,6 +200,16 @@ def measure_registry(ws, results):
         log('registry: pull %.0f ms (floor %.0f ms, podman %.0f ms); re-pull %.0f ms'
             % (figures['pull']['ms'], figures['floor_ms'], figures['podman_pull']['ms'], figures['repull']['ms']))
         measure_push(ws, peers, figures, refs['app'], registry)
+        figures['direct_pull'] = direct_pull(ws, refs['app'])
+        log('registry: pull run directly into a fresh store %.0f ms (podman pull %.0f ms)'
+            % (figures['direct_pull']['ms'], figures['podman_pull']['ms']))
+        if PODMAN_IMAGE_MODULE in docs:
+            figures['podman_image_pull'] = podman_image_pull(ws, peers, refs['app'], [
+                refs['app2'], '%s/bench/podman-pushed:1' % registry, refs['app']])
+        else:
+            figures['podman_image_skipped'] = '%s not found by ansible-doc (containers.podman is not installed where ' \
+                'Ansible looks for collections)' % PODMAN_IMAGE_MODULE
+            log('skipped: %s' % figures['podman_image_skipped'])
     finally:
         left = peers.stop()
         ws.peers = None
@@ -207,3 +245,39 @@ def measure_push(ws, peers, figures, base_ref, registry):
     log('registry: push %.0f ms, %d bytes (podman %.0f ms, %d bytes)'
         % (pushed['ms'], pushed['bytes_uploaded'], figures['podman_push']['ms'],
            figures['podman_push']['bytes_uploaded']))
+
+
+def direct_pull(ws, ref):
+    """dockerlite_image run directly (no controller) pulling ``ref`` into a fresh store of its own on the
+    same btrfs, so nothing is shared with the workspace's store; the store is deleted after it."""
+    root = ws.extra_store(DIRECT_STORE)
+    try:
+        before = ws.disk_usage()['used']
+        args = {'name': 'app:1', 'source': 'registry', 'ref': ref, 'tls_verify': False}
+        elapsed, result = module_run(ws, 'dockerlite_image', args, root=root)
+        figures = {'ms': elapsed, 'changed': bool(result.get('changed')),
+                   'bytes_written': ws.disk_usage()['used'] - before}
+    finally:
+        ws.remove_store(root)
+        ws.quiesce()
+    return figures
+
+
+def podman_image_pull(ws, peers, ref, also_remove):
+    """containers.podman.podman_image pulling ``ref`` in a play of one task (the bench's podman through the
+    wrapper figure 9 uses, on BENCH_MODULE_PYTHON), once ``ref`` and every image sharing its layers
+    (``also_remove``) are gone from Podman's storage: the storage's bytes before and after the removal,
+    the images left, and the bytes the pull wrote."""
+    root = podman_root(peers)
+    figures = {'storage_before_rmi': du_bytes(root), 'interpreter': ws.settings.module_python}
+    peers.cli('podman', ['rmi', '--force'] + list(also_remove))
+    figures['images_left'] = peers.cli('podman', ['images', '--all', '--quiet']).split()
+    figures['storage_before'] = du_bytes(root)
+    figures.update(one_task(ws, 'podman-image-pull', PODMAN_IMAGE_MODULE,
+                            {'name': ref, 'validate_certs': False, 'executable': podman_wrapper(ws, peers)},
+                            interpreter=ws.settings.module_python))
+    figures['bytes_written'] = du_bytes(root) - figures['storage_before']
+    log('registry: podman_image pull through Ansible %.0f ms, %d bytes written (storage %d bytes before the removal, '
+        '%d after; images left %s)' % (figures['ms'], figures['bytes_written'], figures['storage_before_rmi'],
+                                       figures['storage_before'], figures['images_left'] or 'none'))
+    return figures

@@ -352,6 +352,51 @@ def rows_registry(results):
                         push['bytes_uploaded'] <= TARGET_PUSH_BYTES and push['changed'],
                         joined('' if push['changed'] else 'reported no change',
                                'bytes uploaded: growth of the registry\'s storage (blobs, manifest, links)')))
+    return rows + rows_pull_like_for_like(reg, size)
+
+
+# A like-for-like pull is complete when Podman's storage grew by at least this share of what its first pull wrote.
+PULL_REDOWNLOAD_SHARE = 0.9
+
+
+def rows_pull_like_for_like(reg, size):
+    """Figure 8's pull with both sides on the same footing: ours run directly (no controller) against the
+    podman pull CLI, and ours in a one-task play against containers.podman.podman_image in a one-task play.
+    Absent from results of runs before they were measured."""
+    rows, podman = [], reg['podman_pull']
+    direct = reg.get('direct_pull')
+    if direct:
+        ratio = direct['ms'] / podman['ms']
+        rows.append(Row('8', 'pull of the 3-layer %s image, directly: dockerlite_image without a controller, into a '
+                        'fresh store of its own' % size, None, fmt_ms(direct['ms']),
+                        'podman pull %s (the CLI)' % fmt_ms(podman['ms']), fmt_ratio(ratio), 'faster than podman',
+                        ratio < 1 and direct['changed'],
+                        joined('' if direct['changed'] else 'reported no change',
+                               'ours / podman; /usr/bin/python3 -m ...dockerlite_image ARGS.json, nothing shared '
+                               'with the store of the pulls above',
+                               'bytes written %s (podman %s)' % (fmt_bytes(direct['bytes_written']),
+                                                                 fmt_bytes(podman['bytes_written'])))))
+    if reg.get('podman_image_skipped'):
+        rows.append(Row('8', 'pull through Ansible on both sides: containers.podman.podman_image', None, 'skipped',
+                        note=reg['podman_image_skipped']))
+    module = reg.get('podman_image_pull')
+    if module:
+        pull = reg['pull']
+        ratio = pull['ms'] / module['ms']
+        complete = module['bytes_written'] >= PULL_REDOWNLOAD_SHARE * podman['bytes_written']
+        rows.append(Row('8', 'pull of the 3-layer %s image through Ansible on both sides: dockerlite_image, one task'
+                        % size, None, fmt_ms(pull['ms']),
+                        'containers.podman.podman_image, one task: %s' % fmt_ms(module['ms']), fmt_ratio(ratio),
+                        'faster than podman', ratio < 1 and pull['changed'] and module['changed'] and complete,
+                        joined('' if module['changed'] else 'podman_image reported no change',
+                               '' if complete else 'podman_image did not download the layers again (it wrote %s, '
+                               'the podman pull CLI %s)' % (fmt_bytes(module['bytes_written']),
+                                                            fmt_bytes(podman['bytes_written'])),
+                               'ours / podman_image; podman_image on %s, after podman rmi of every image of '
+                               'those layers (Podman\'s storage %s before, %s after, images left: %s); it wrote %s'
+                               % (module['interpreter'], fmt_bytes(module['storage_before_rmi']),
+                                  fmt_bytes(module['storage_before']), len(module['images_left']) or 'none',
+                                  fmt_bytes(module['bytes_written'])))))
     return rows
 
 

@@ -49,6 +49,7 @@ class Workspace:
         self.template = None
         self.image_rootfs = None
         self.peers = None  # BenchPeers while a figure runs them
+        self.extra_stores = []  # store roots on the btrfs besides ``root`` (remove_store undoes each)
 
     def setup(self):
         run(['truncate', '--size', self.settings.loop_size, self.loopfile])
@@ -113,6 +114,29 @@ class Workspace:
         return {'running': sum(name.startswith(prefix) for name in self.active(self.containers)),
                 'existing': sum(name.startswith(prefix) for name in existing)}
 
+    # -- stores besides the workspace's own ----------------------------------
+
+    def extra_store(self, name):
+        """The root of a fresh store ``name`` on the same btrfs (not made: the modules make it), which
+        ``remove_store`` (or the teardown) deletes with its subvolumes."""
+        root = os.path.join(self.fs, name)
+        if os.path.exists(root):
+            raise BenchError('%s exists already' % root)
+        self.extra_stores.append(root)
+        return root
+
+    def remove_store(self, root):
+        """Delete a store made under the btrfs: its subvolumes, deepest first, then its files."""
+        top = os.path.relpath(root, self.fs) + '/'
+        listed = run(['btrfs', 'subvolume', 'list', self.fs])
+        paths = [line.split(' path ', 1)[1] for line in listed.splitlines() if ' path ' in line]
+        for path in sorted((p for p in paths if p.startswith(top)), key=lambda p: p.count('/'), reverse=True):
+            run(['btrfs', 'subvolume', 'delete', os.path.join(self.fs, path)])
+        shutil.rmtree(root, ignore_errors=True)
+        if os.path.exists(root):
+            raise BenchError('could not delete %s' % root)
+        self.extra_stores.remove(root)
+
     # -- teardown -----------------------------------------------------------
 
     def processes(self):
@@ -165,6 +189,8 @@ class Workspace:
             if self.default_lxcpath and os.path.isdir(self.default_lxcpath):
                 steps.append(('destroy the peer containers', self.clean_peer))
             steps.append(('kill the containers', self.kill_containers))
+            for root in list(self.extra_stores):
+                steps.append(('remove the store %s' % root, lambda root=root: self.remove_store(root)))
         steps += [('unmount', self._unmount), ('detach the loop device', self._detach),
                   ('delete %s' % self.tmp, lambda: shutil.rmtree(self.tmp))]
         for what, step in steps:

@@ -284,3 +284,46 @@ def test_registry_rows_skipped_with_the_reason_or_absent():
     assert [row.cells[3] for row in rows] == ['skipped']
     assert rows[0].cells[8] == 'dockerlite_image_push does not exist'
     assert report.rows_registry({}) == []
+
+
+def like_for_like_results(direct_ms=900.0, module_ms=1100.0, module_written=101 * MIB):
+    """registry_results with the two like-for-like pulls: ours directly against podman pull (1000 ms), ours
+    in a one-task play (900 ms) against podman_image in one (``module_ms``)."""
+    results_ = registry_results()
+    results_['registry'].update({
+        'direct_pull': {'ms': direct_ms, 'changed': True, 'bytes_written': 103 * MIB},
+        'podman_image_pull': {'ms': module_ms, 'changed': True, 'bytes_written': module_written,
+                              'storage_before_rmi': 125 * MIB, 'storage_before': 64 * 1024, 'images_left': [],
+                              'interpreter': '/venv/bin/python'}})
+    return results_
+
+
+def test_like_for_like_pull_rows_follow_the_others_and_compare_ours_over_podman():
+    rows = report.rows_registry(like_for_like_results())
+    assert len(rows) == 6
+    direct, ansible = rows[4].cells, rows[5].cells
+    assert 'directly' in direct[1] and direct[3] == '900 ms' and direct[4] == 'podman pull 1000 ms (the CLI)'
+    assert (direct[5], direct[6], direct[7]) == ('0.90×', 'faster than podman', 'yes')
+    assert 'through Ansible on both sides' in ansible[1] and ansible[3] == '900 ms'
+    assert ansible[4] == 'containers.podman.podman_image, one task: 1100 ms'
+    assert (ansible[5], ansible[6], ansible[7]) == ('0.82×', 'faster than podman', 'yes')
+    assert 'podman_image on /venv/bin/python' in ansible[8] and 'images left: none' in ansible[8]
+    assert 'did not download' not in ansible[8]
+
+
+@pytest.mark.parametrize('change, row, note', [
+    ({'direct_ms': 1000.0}, 4, ''),                  # as fast as podman is not faster
+    ({'module_ms': 850.0}, 5, ''),                   # podman_image faster than our one-task pull
+    ({'module_written': 10 * MIB}, 5, 'did not download the layers again'),  # it found the layers still there
+])
+def test_like_for_like_pull_rows_say_when_ours_is_not_faster(change, row, note):
+    cells = report.rows_registry(like_for_like_results(**change))[row].cells
+    assert cells[7] == '**no**' and note in cells[8]
+
+
+def test_like_for_like_pull_rows_skipped_with_the_reason_or_absent_from_older_results():
+    results_ = registry_results()
+    results_['registry']['podman_image_skipped'] = 'containers.podman.podman_image not found by ansible-doc'
+    rows = report.rows_registry(results_)
+    assert len(rows) == 5 and rows[4].cells[3] == 'skipped' and 'not found' in rows[4].cells[8]
+    assert len(report.rows_registry(registry_results())) == 4
