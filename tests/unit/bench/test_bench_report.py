@@ -327,3 +327,15 @@ def test_like_for_like_pull_rows_skipped_with_the_reason_or_absent_from_older_re
     rows = report.rows_registry(results_)
     assert len(rows) == 5 and rows[4].cells[3] == 'skipped' and 'not found' in rows[4].cells[8]
     assert len(report.rows_registry(registry_results())) == 4
+
+
+def test_direct_pull_row_uses_the_rounds_taken_in_turns_with_podman_pull_into_an_emptied_storage():
+    results_ = like_for_like_results(direct_ms=1500.0)
+    results_['registry']['direct_pull']['runs_ms'] = [1600.0, 1500.0, 1400.0]
+    results_['registry']['podman_pull_fresh'] = {'ms': 1800.0, 'runs_ms': [1900.0, 1800.0, 1700.0],
+                                                 'bytes_written': 102 * MIB}
+    cells = report.rows_registry(results_)[4].cells
+    assert cells[3] == '1500 ms' and cells[4] == 'podman pull 1800 ms (the CLI)'
+    assert (cells[5], cells[7]) == ('0.83×', 'yes')
+    assert 'medians of 3 rounds' in cells[8] and '1600 ms 1500 ms 1400 ms' in cells[8]
+    assert '1900 ms 1800 ms 1700 ms' in cells[8]
