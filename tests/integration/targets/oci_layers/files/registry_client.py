@@ -3,46 +3,36 @@
 # SPDX-License-Identifier: Apache-2.0
 """The skopeo client against real registries (Debian's docker-registry) on 127.0.0.1.
 
-    registry_client.py <temporary directory>
+    REGISTRY_PASSWORD=... registry_client.py <temporary directory> <plain port> <TLS port> <CA certificate>
 
-Starts two registries on free loopback ports with their storage under the directory: one
-over plain HTTP, one over TLS with a CA made here and htpasswd authentication. Pushes a
-two-platform image written here as an OCI layout (with skopeo), then checks what the client
-reads, copies and which error class each failure gets. The registries are stopped by pid.
+The test starts the two registries (setup_peers/files/registry.py): one over plain HTTP, one
+over TLS with a certificate its CA signed and htpasswd authentication of alice with
+REGISTRY_PASSWORD. This pushes a two-platform image written here as an OCI layout (with
+skopeo), then checks what the client reads, copies and which error class each failure gets.
 Prints a JSON summary; exits 1 when a check fails. Needs the collection on PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import base64
-import crypt  # pylint: disable=deprecated-module
 import gzip
 import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 
 from ansible_collections.dockerlite.core.plugins.module_utils._clients.skopeo import (
     ImageNotFoundError, Platform, RegistryAccess, RegistryAuthError, RegistryTLSError, SkopeoClient)
 
 FAILURES = []
-PASSWORD = 'registry-test-password'
 
 
 def check(condition, what):
     if not condition:
         FAILURES.append(what)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def blob(layout, data):
@@ -84,133 +74,75 @@ def write_layout(layout):
     return top['digest'], {m['platform']['architecture']: m['digest'] for m in manifests}
 
 
-def make_tls(tmp):
-    """A CA and a certificate for 127.0.0.1 that it signed."""
-    def openssl(*args):
-        subprocess.run(['openssl'] + list(args), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ca_key, ca_crt = os.path.join(tmp, 'ca.key'), os.path.join(tmp, 'ca.crt')
-    key, csr, crt, ext = (os.path.join(tmp, name) for name in ('server.key', 'server.csr', 'server.crt', 'ext.cnf'))
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=dockerlite test CA',
-            '-keyout', ca_key, '-out', ca_crt)
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', csr)
-    with open(ext, 'w', encoding='ascii') as handle:
-        handle.write('subjectAltName = IP:127.0.0.1\n')
-    openssl('x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial', '-days', '2',
-            '-extfile', ext, '-out', crt)
-    return ca_crt, crt, key
-
-
-def start_registry(tmp, name, tls=None, htpasswd=None):
-    port = free_port()
-    storage = os.path.join(tmp, name + '-storage')
-    os.makedirs(storage)
-    lines = ['version: 0.1', 'log:', '  level: warn', 'storage:', '  filesystem:', '    rootdirectory: ' + storage,
-             'http:', '  addr: 127.0.0.1:%d' % port]
-    if tls:
-        lines += ['  tls:', '    certificate: ' + tls[0], '    key: ' + tls[1]]
-    if htpasswd:
-        lines += ['auth:', '  htpasswd:', '    realm: test', '    path: ' + htpasswd]
-    config = os.path.join(tmp, name + '.yml')
-    with open(config, 'w', encoding='ascii') as handle:
-        handle.write('\n'.join(lines) + '\n')
-    log = open(os.path.join(tmp, name + '.log'), 'wb')  # pylint: disable=consider-using-with
-    proc = subprocess.Popen(['docker-registry', 'serve', config], stdout=log, stderr=log,  # pylint: disable=consider-using-with
-                            stdin=subprocess.DEVNULL)
-    for _attempt in range(100):
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, port
-
-
 def main():
-    tmp = sys.argv[1]
+    tmp, plain_port, secure_port, ca_crt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    password = os.environ['REGISTRY_PASSWORD']
     layout = os.path.join(tmp, 'layout')
     index_digest, manifest_digests = write_layout(layout)
     store_tmp = os.path.join(tmp, 'store-tmp')
     os.makedirs(store_tmp)
     client = SkopeoClient(store_tmp)
-    procs = []
     summary = {}
-    try:
-        plain, plain_port = start_registry(tmp, 'plain')
-        procs.append(plain)
-        ref = 'docker://127.0.0.1:%d/test/app:v1' % plain_port
-        subprocess.run(['skopeo', 'copy', '--all', '--preserve-digests', '--dest-tls-verify=false',
-                        'oci:%s:v1' % layout, ref], check=True, stdout=subprocess.DEVNULL)
-        insecure = RegistryAccess(tls_verify=False)
-        manifest = client.inspect_raw(ref, insecure)
-        check(manifest.digest == index_digest, 'inspect_raw: digest %s, pushed %s' % (manifest.digest, index_digest))
-        config = json.loads(client.inspect_config(ref, insecure, Platform.parse('linux/arm64')))
-        check(config.get('architecture') == 'arm64', 'inspect_config chose %s' % config.get('architecture'))
-        blobs = os.path.join(tmp, 'blobs')
-        digest = client.copy_to_layout(ref, os.path.join(tmp, 'copy1'), 'image', insecure,
-                                       Platform.parse('linux/arm64'), shared_blob_dir=blobs)
-        check(digest == manifest_digests['arm64'], 'copy_to_layout: %s' % digest)
-        check(len(os.listdir(os.path.join(blobs, 'sha256'))) == 3, 'blobs of one platform (manifest, config, layer)')
-        with open(os.path.join(blobs, 'sha256', digest[7:]), 'rb') as handle:
-            layer_blob = os.path.join(blobs, 'sha256', json.load(handle)['layers'][0]['digest'][7:])
-        inode = os.stat(layer_blob).st_ino
-        # skopeo always writes the (small) config again; a layer the shared directory holds is not fetched.
-        client.copy_to_layout(ref, os.path.join(tmp, 'copy2'), 'image', insecure, Platform.parse('linux/arm64'),
-                              shared_blob_dir=blobs)
-        check(os.stat(layer_blob).st_ino == inode, 'the layer blob was fetched again')
-        for what, call, kind in (
-                ('plain HTTP with tls_verify', lambda: client.inspect_raw(ref), RegistryTLSError),
-                ('missing tag', lambda: client.inspect_raw(ref[:-2] + 'v9', insecure), ImageNotFoundError)):
-            try:
-                call()
-                check(False, '%s: no error' % what)
-            except kind as exc:
-                summary[what] = exc.msg
-            except Exception as exc:  # pylint: disable=broad-except
-                check(False, '%s: %s %s' % (what, type(exc).__name__, exc))
+    ref = 'docker://127.0.0.1:%d/test/app:v1' % plain_port
+    subprocess.run(['skopeo', 'copy', '--all', '--preserve-digests', '--dest-tls-verify=false',
+                    'oci:%s:v1' % layout, ref], check=True, stdout=subprocess.DEVNULL)
+    insecure = RegistryAccess(tls_verify=False)
+    manifest = client.inspect_raw(ref, insecure)
+    check(manifest.digest == index_digest, 'inspect_raw: digest %s, pushed %s' % (manifest.digest, index_digest))
+    config = json.loads(client.inspect_config(ref, insecure, Platform.parse('linux/arm64')))
+    check(config.get('architecture') == 'arm64', 'inspect_config chose %s' % config.get('architecture'))
+    blobs = os.path.join(tmp, 'blobs')
+    digest = client.copy_to_layout(ref, os.path.join(tmp, 'copy1'), 'image', insecure,
+                                   Platform.parse('linux/arm64'), shared_blob_dir=blobs)
+    check(digest == manifest_digests['arm64'], 'copy_to_layout: %s' % digest)
+    check(len(os.listdir(os.path.join(blobs, 'sha256'))) == 3, 'blobs of one platform (manifest, config, layer)')
+    with open(os.path.join(blobs, 'sha256', digest[7:]), 'rb') as handle:
+        layer_blob = os.path.join(blobs, 'sha256', json.load(handle)['layers'][0]['digest'][7:])
+    inode = os.stat(layer_blob).st_ino
+    # skopeo always writes the (small) config again; a layer the shared directory holds is not fetched.
+    client.copy_to_layout(ref, os.path.join(tmp, 'copy2'), 'image', insecure, Platform.parse('linux/arm64'),
+                          shared_blob_dir=blobs)
+    check(os.stat(layer_blob).st_ino == inode, 'the layer blob was fetched again')
+    for what, call, kind in (
+            ('plain HTTP with tls_verify', lambda: client.inspect_raw(ref), RegistryTLSError),
+            ('missing tag', lambda: client.inspect_raw(ref[:-2] + 'v9', insecure), ImageNotFoundError)):
+        try:
+            call()
+            check(False, '%s: no error' % what)
+        except kind as exc:
+            summary[what] = exc.msg
+        except Exception as exc:  # pylint: disable=broad-except
+            check(False, '%s: %s %s' % (what, type(exc).__name__, exc))
 
-        ca_crt, crt, key = make_tls(tmp)
-        htpasswd = os.path.join(tmp, 'htpasswd')
-        with open(htpasswd, 'w', encoding='ascii') as handle:
-            handle.write('alice:%s\n' % crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH)))
-        secure, secure_port = start_registry(tmp, 'secure', tls=(crt, key), htpasswd=htpasswd)
-        procs.append(secure)
-        secure_ref = 'docker://127.0.0.1:%d/test/app:v1' % secure_port
-        cert_dir = os.path.join(tmp, 'push-certs')
-        os.makedirs(cert_dir)
-        subprocess.run(['cp', ca_crt, os.path.join(cert_dir, 'ca.crt')], check=True)
-        auth_file = os.path.join(tmp, 'push-auth.json')
-        with open(auth_file, 'w', encoding='ascii') as handle:
-            token = base64.b64encode(('alice:' + PASSWORD).encode()).decode()
-            json.dump({'auths': {'127.0.0.1:%d' % secure_port: {'auth': token}}}, handle)
-        subprocess.run(['skopeo', 'copy', '--all', '--preserve-digests', '--dest-cert-dir', cert_dir,
-                        '--dest-authfile', auth_file, 'oci:%s:v1' % layout, secure_ref], check=True,
-                       stdout=subprocess.DEVNULL)
-        good = RegistryAccess(ca_file=ca_crt, username='alice', password=PASSWORD)
-        check(client.inspect_raw(secure_ref, good).digest == index_digest, 'inspect over TLS with credentials')
-        digest = client.copy_to_layout(secure_ref, os.path.join(tmp, 'copy3'), 'image', good,
-                                       Platform.parse('linux/amd64'))
-        check(digest == manifest_digests['amd64'], 'copy over TLS: %s' % digest)
-        for what, access, kind in (
-                ('unknown CA', RegistryAccess(username='alice', password=PASSWORD), RegistryTLSError),
-                ('no credentials', RegistryAccess(ca_file=ca_crt), RegistryAuthError),
-                ('wrong password', RegistryAccess(ca_file=ca_crt, username='alice', password='wrong'),
-                 RegistryAuthError)):
-            try:
-                client.inspect_raw(secure_ref, access)
-                check(False, '%s: no error' % what)
-            except kind as exc:
-                summary[what] = exc.msg
-            except Exception as exc:  # pylint: disable=broad-except
-                check(False, '%s: %s %s' % (what, type(exc).__name__, exc))
-        check(os.listdir(store_tmp) == [], 'debris in the store tmp: %s' % os.listdir(store_tmp))
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    secure_ref = 'docker://127.0.0.1:%d/test/app:v1' % secure_port
+    cert_dir = os.path.join(tmp, 'push-certs')
+    os.makedirs(cert_dir)
+    subprocess.run(['cp', ca_crt, os.path.join(cert_dir, 'ca.crt')], check=True)
+    auth_file = os.path.join(tmp, 'push-auth.json')
+    with open(auth_file, 'w', encoding='ascii') as handle:
+        token = base64.b64encode(('alice:' + password).encode()).decode()
+        json.dump({'auths': {'127.0.0.1:%d' % secure_port: {'auth': token}}}, handle)
+    subprocess.run(['skopeo', 'copy', '--all', '--preserve-digests', '--dest-cert-dir', cert_dir,
+                    '--dest-authfile', auth_file, 'oci:%s:v1' % layout, secure_ref], check=True,
+                   stdout=subprocess.DEVNULL)
+    good = RegistryAccess(ca_file=ca_crt, username='alice', password=password)
+    check(client.inspect_raw(secure_ref, good).digest == index_digest, 'inspect over TLS with credentials')
+    digest = client.copy_to_layout(secure_ref, os.path.join(tmp, 'copy3'), 'image', good,
+                                   Platform.parse('linux/amd64'))
+    check(digest == manifest_digests['amd64'], 'copy over TLS: %s' % digest)
+    for what, access, kind in (
+            ('unknown CA', RegistryAccess(username='alice', password=password), RegistryTLSError),
+            ('no credentials', RegistryAccess(ca_file=ca_crt), RegistryAuthError),
+            ('wrong password', RegistryAccess(ca_file=ca_crt, username='alice', password='wrong'),
+             RegistryAuthError)):
+        try:
+            client.inspect_raw(secure_ref, access)
+            check(False, '%s: no error' % what)
+        except kind as exc:
+            summary[what] = exc.msg
+        except Exception as exc:  # pylint: disable=broad-except
+            check(False, '%s: %s %s' % (what, type(exc).__name__, exc))
+    check(os.listdir(store_tmp) == [], 'debris in the store tmp: %s' % os.listdir(store_tmp))
     print(json.dumps({'errors': summary, 'failures': FAILURES}))
     return 1 if FAILURES else 0
 

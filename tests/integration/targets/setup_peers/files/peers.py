@@ -14,7 +14,8 @@ parent named for the run. For Podman it writes the configuration that makes ever
 call keep its state under DIR/podman (containers.conf, storage.conf, registries.conf; the
 run root in the short directory, since Podman wants one within 50 characters). With
 ``registry``, Debian's docker-registry serves plain HTTP on a free 127.0.0.1 port, its
-storage under DIR/registry, and both engines are told it is insecure. The state, printed
+files under DIR/registry (started and stopped by files/registry.py, which the targets also use
+on their own), and both engines are told it is insecure. The state, printed
 and kept in DIR/peers.json, gives per peer the argv prefix of its CLI and the environment
 to run it with (the registry: ``address`` and ``pid``), or why a peer was skipped.
 
@@ -32,12 +33,12 @@ Standard library only: the benchmark imports this file as a module (``Peers``).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,6 @@ import time
 
 DOCKERD = '/usr/sbin/dockerd'
 SHORT_PARENT = '/run'
-REGISTRY = 'docker-registry'
 # Debian's docker.io client first: it matches the daemon (another docker CLI may come first on PATH).
 DOCKER_CLIS = ('/usr/bin/docker', 'docker')
 PODMAN = 'podman'
@@ -66,6 +66,19 @@ PODMAN_CGROUP_PARENT = 'libpod_parent'
 ENGINE_NAMES = ('dockerd', 'containerd', 'containerd-shim', 'conmon', 'podman')
 DOCKER_START_TIMEOUT = 60
 STOP_TIMEOUT = 30
+
+
+def load_sibling(name):
+    """Another helper of this directory as a module (the benchmark loads this file by its path)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + '.py')
+    spec = importlib.util.spec_from_file_location('dockerlite_test_' + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The registry peer: files/registry.py, which the targets also run on their own.
+REGISTRY = load_sibling('registry')
 
 
 class PeerError(Exception):
@@ -267,58 +280,27 @@ class Peers:
         deadline = time.monotonic() + DOCKER_START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise PeerError('dockerd exited %d at start: %s' % (proc.returncode, self._tail(docker['log'])))
+                raise PeerError('dockerd exited %d at start: %s' % (proc.returncode, REGISTRY.tail(docker['log'])))
             probe = run(docker['argv'] + ['info', '--format', '{{.Driver}}'], env=env, check=False)
             if probe.returncode == 0:
                 docker['storage_driver'] = probe.stdout.strip()
                 break
             if time.monotonic() > deadline:
                 raise PeerError('dockerd did not answer on %s within %d s: %s'
-                                % (sock, DOCKER_START_TIMEOUT, self._tail(docker['log'])))
+                                % (sock, DOCKER_START_TIMEOUT, REGISTRY.tail(docker['log'])))
             time.sleep(0.2)
         docker['version'] = run(docker['argv'] + ['version', '--format', '{{.Server.Version}}'], env=env).stdout.strip()
 
-    @staticmethod
-    def _tail(path):
-        with open(path, 'rb') as handle:
-            return handle.read()[-2000:].decode('utf-8', 'replace')
-
     def _start_registry(self):
-        binary = shutil.which(REGISTRY)
-        if not binary:
+        if not shutil.which(REGISTRY.REGISTRY):
             self.state['skipped']['registry'] = 'docker-registry is not installed'
             return
-        base = os.path.join(self.dir, 'registry')
-        os.makedirs(os.path.join(base, 'storage'), exist_ok=True)
-        with socket.socket() as sock:
-            sock.bind(('127.0.0.1', 0))
-            port = sock.getsockname()[1]
-        config = os.path.join(base, 'config.yml')
-        with open(config, 'w') as handle:
-            handle.write('version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n'
-                         '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n'
-                         % (os.path.join(base, 'storage'), port))
-        registry = {'address': '127.0.0.1:%d' % port, 'log': os.path.join(base, 'registry.log')}
-        with open(registry['log'], 'ab') as log:
-            # pylint: disable-next=consider-using-with
-            proc = subprocess.Popen([binary, 'serve', config], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, cwd=base)
-        registry['pid'] = proc.pid
-        self.state['registry'] = registry
+        try:
+            started = REGISTRY.start(os.path.join(self.dir, 'registry'))
+        except REGISTRY.RegistryError as exc:
+            raise PeerError(str(exc)) from None
+        self.state['registry'] = {key: started[key] for key in ('address', 'pid', 'log')}
         self._save()
-        deadline = time.monotonic() + DOCKER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise PeerError('docker-registry exited %d at start: %s'
-                                % (proc.returncode, self._tail(registry['log'])))
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise PeerError('docker-registry did not listen on port %d within %d s'
-                                    % (port, DOCKER_START_TIMEOUT)) from None
-                time.sleep(0.1)
 
     def _start_podman(self, insecure_registries):
         binary = shutil.which(PODMAN)
@@ -403,7 +385,10 @@ class Peers:
     def _stop_registry(self):
         registry = self.state.get('registry')
         if registry and 'pid' in registry:
-            stop_pid(registry['pid'])
+            try:
+                REGISTRY.stop(registry['pid'], STOP_TIMEOUT)
+            except REGISTRY.RegistryError as exc:
+                raise PeerError(str(exc)) from None
 
     def _kill_own(self):
         """containerd and its shims normally go with dockerd; whatever still names the directory goes by pid."""

@@ -1,14 +1,14 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""A registry on 127.0.0.1 holding two images that share their base layer, for the prune test.
+"""Two images that share their base layer, pushed to a registry for the prune test.
 
-    registry.py DIR
+    push_images.py DIR ADDRESS
 
-Writes one OCI layout with two images, prune/app1:1 and prune/app2:1: the same base layer
-(2 MiB of random bytes) and one layer of their own each (1 MiB), gzip-compressed. Starts
-Debian's docker-registry on a free loopback port with its storage in DIR (plain HTTP), pushes
-both with skopeo, and prints {"pid", "port", "log"}. The test stops the registry by pid.
+Writes one OCI layout, DIR, with two images, app1 and app2: the same base layer (2 MiB of
+random bytes) and one layer of their own each (1 MiB), gzip-compressed; pushes them with
+skopeo to the plain-HTTP registry at ADDRESS (HOST:PORT) as prune/app1:1 and prune/app2:1.
+Prints {"images": [references]}.
 """
 
 import gzip
@@ -16,11 +16,9 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 
 MIB = 1024 * 1024
 
@@ -64,47 +62,14 @@ def write_layout(layout):
         json.dump({'schemaVersion': 2, 'manifests': manifests}, handle)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def start_registry(directory):
-    port = free_port()
-    storage = os.path.join(directory, 'storage')
-    os.makedirs(storage)
-    config = os.path.join(directory, 'registry.yml')
-    with open(config, 'w', encoding='ascii') as handle:
-        handle.write('version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n'
-                     'http:\n  addr: 127.0.0.1:%d\n' % (storage, port))
-    log = os.path.join(directory, 'registry.log')
-    with open(log, 'wb') as handle:
-        proc = subprocess.Popen(['docker-registry', 'serve', config], stdout=handle, stderr=handle,  # pylint: disable=consider-using-with
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    for _attempt in range(100):
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
-            return proc, port, log
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit('docker-registry did not listen on 127.0.0.1:%d; see %s' % (port, log))
-
-
-def main(directory):
-    layout = os.path.join(directory, 'layout')
+def main(layout, address):
     write_layout(layout)
-    proc, port, log = start_registry(directory)
-    try:
-        for app in ('app1', 'app2'):
-            subprocess.run(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', 'oci:%s:%s' % (layout, app),
-                            'docker://127.0.0.1:%d/prune/%s:1' % (port, app)], check=True, stdin=subprocess.DEVNULL)
-    except BaseException:
-        proc.kill()
-        raise
-    print(json.dumps({'pid': proc.pid, 'port': port, 'log': log}))
+    refs = ['docker://%s/prune/%s:1' % (address, app) for app in ('app1', 'app2')]
+    for app, ref in zip(('app1', 'app2'), refs):
+        subprocess.run(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', 'oci:%s:%s' % (layout, app), ref],
+                       check=True, stdin=subprocess.DEVNULL)
+    print(json.dumps({'images': refs}))
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -1,18 +1,27 @@
 # Copyright (c) 2026 dockerlite.core contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), compatible with the GNU General Public License version 3
 # SPDX-License-Identifier: Apache-2.0
-"""Describe file trees and compare them, for images that cross between dockerlite and its peers.
+"""Describe file trees and compare them: image root filesystems, what a peer or umoci made of them.
 
-    tree.py describe dir PATH OUT.json     a directory (an image's rootfs, an umoci bundle's rootfs)
-    tree.py describe tar FILE OUT.json     a tar stream (docker export, podman export)
-    tree.py compare A.json B.json [--ignore PATH ...] [--expect-absent PATH ...] [--expect-content PATH=TEXT ...]
+    tree.py describe dir PATH OUT.json [--xattrs] [--hard-links]   a directory (a rootfs)
+    tree.py describe tar FILE OUT.json                            a tar stream (docker export, podman export)
+    tree.py compare A B [--xattrs] [--hard-links] [--ignore PATH ...] [--expect-absent PATH ...]
+                        [--expect-content PATH=TEXT ...]
 
-A description maps each path (relative, with a leading /) to its type, mode (permission
-bits with setuid/setgid/sticky), owner, group and, by type, its size and the sha256 of its
-contents, its link target, or its device numbers. Timestamps are left out: engines set them
-as they commit. ``compare`` prints a JSON object: ``differences`` (paths only in A, only in B,
-or described differently), ``ignored`` (paths of ``--ignore`` found, e.g. the mount points
-an engine adds to every container it exports), ``checks`` failed; exits 1 on any difference.
+A description maps each path (relative to the root, with a leading /) to its type, mode
+(permission bits with setuid/setgid/sticky; none for a symbolic link), owner, group and, by
+type, its size and the sha256 of its contents, its link target, or its device numbers.
+Timestamps are left out: engines set them as they commit. With ``--xattrs`` an entry also
+holds its extended attributes (but POSIX ACLs), with ``--hard-links`` a regular file with
+more than one link lists the paths that share its inode. In a tar stream a hard link is the
+regular file it names. Symbolic links are never followed.
+
+``compare`` takes two descriptions, each a JSON file written by ``describe`` or a directory
+described on the spot, and prints a JSON object: ``entries`` (the number in A and in B),
+``differences`` (paths only in A, only in B, or described differently, at most 50 shown),
+``count`` (of differences), ``ignored`` (paths under an ``--ignore`` found, e.g. the mount
+points an engine adds to every container it exports) and ``checks`` that failed. Exits 1 on
+any difference or failed check.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import stat
 import sys
 import tarfile
 
+SHOWN = 50
+
 
 def digest(handle):
     sha = hashlib.sha256()
@@ -33,11 +44,12 @@ def digest(handle):
     return sha.hexdigest()
 
 
-def describe_dir(root):
-    tree = {}
+def describe_dir(root, xattrs=False, hard_links=False):
+    tree, inodes = {}, {}
     for top, dirs, files in os.walk(root):
         for name in dirs + files:
             path = os.path.join(top, name)
+            key = '/' + os.path.relpath(path, root)
             st = os.lstat(path)
             entry = {'mode': '%04o' % stat.S_IMODE(st.st_mode), 'uid': st.st_uid, 'gid': st.st_gid}
             if stat.S_ISDIR(st.st_mode):
@@ -47,6 +59,8 @@ def describe_dir(root):
                 entry['size'] = st.st_size
                 with open(path, 'rb') as handle:
                     entry['sha256'] = digest(handle)
+                if st.st_nlink > 1:
+                    inodes.setdefault(st.st_ino, []).append(key)
             elif stat.S_ISLNK(st.st_mode):
                 entry['type'] = 'symlink'
                 entry['target'] = os.readlink(path)
@@ -58,7 +72,15 @@ def describe_dir(root):
                 entry['type'] = 'fifo'
             else:
                 entry['type'] = 'other'
-            tree['/' + os.path.relpath(path, root)] = entry
+            if xattrs and not stat.S_ISLNK(st.st_mode):
+                entry['xattrs'] = {attr: os.getxattr(path, attr, follow_symlinks=False).hex()
+                                   for attr in sorted(os.listxattr(path, follow_symlinks=False))
+                                   if not attr.startswith('system.posix_acl')}
+            tree[key] = entry
+    if hard_links:
+        for names in inodes.values():
+            for name in names:
+                tree[name]['hard_links'] = sorted(names)
     return tree
 
 
@@ -66,9 +88,8 @@ def describe_tar(tar_path):
     """A tar stream as its tree: hard links become the regular file they name."""
     tree = {}
     with tarfile.open(tar_path) as tar:
-        members = tar.getmembers()
         by_name = {}
-        for member in members:
+        for member in tar.getmembers():
             name = os.path.normpath('/' + member.name)
             if name == '/':
                 continue
@@ -112,8 +133,19 @@ def compare(first, second, ignore=()):
         elif path not in first:
             differences.append({'path': path, 'only_in': 'second', 'entry': second[path]})
         elif first[path] != second[path]:
-            differences.append({'path': path, 'first': first[path], 'second': second[path]})
+            keys = sorted(key for key in set(first[path]) | set(second[path])
+                          if first[path].get(key) != second[path].get(key))
+            differences.append({'path': path, 'first': {key: first[path].get(key) for key in keys},
+                                'second': {key: second[path].get(key) for key in keys}})
     return differences, ignored
+
+
+def load(source, xattrs, hard_links):
+    """A description: the JSON file ``source``, or the directory ``source`` described now."""
+    if os.path.isdir(source):
+        return describe_dir(source, xattrs, hard_links)
+    with open(source) as handle:
+        return json.load(handle)
 
 
 def main(argv=None):
@@ -129,17 +161,21 @@ def main(argv=None):
     comparing.add_argument('--ignore', action='append', default=[])
     comparing.add_argument('--expect-absent', action='append', default=[])
     comparing.add_argument('--expect-content', action='append', default=[], metavar='PATH=TEXT')
+    for command in (describe, comparing):
+        command.add_argument('--xattrs', action='store_true', help='describe extended attributes too')
+        command.add_argument('--hard-links', action='store_true', help='describe which files share an inode')
     opts = parser.parse_args(argv)
     if opts.action == 'describe':
-        tree = describe_dir(opts.source) if opts.kind == 'dir' else describe_tar(opts.source)
+        if opts.kind == 'tar' and (opts.xattrs or opts.hard_links):
+            parser.error('--xattrs and --hard-links describe a directory only')
+        tree = describe_dir(opts.source, opts.xattrs, opts.hard_links) if opts.kind == 'dir' \
+            else describe_tar(opts.source)
         with open(opts.out, 'w') as handle:
             json.dump(tree, handle, indent=0, sort_keys=True)
         print(json.dumps({'entries': len(tree)}))
         return
-    with open(opts.first) as handle:
-        first = json.load(handle)
-    with open(opts.second) as handle:
-        second = json.load(handle)
+    first = load(opts.first, opts.xattrs, opts.hard_links)
+    second = load(opts.second, opts.xattrs, opts.hard_links)
     differences, ignored = compare(first, second, opts.ignore)
     checks = []
     for path in opts.expect_absent:
@@ -151,8 +187,8 @@ def main(argv=None):
         for label, tree in (('first', first), ('second', second)):
             if tree.get(path, {}).get('sha256') != want:
                 checks.append('%s in %s does not hold %r' % (path, label, text))
-    print(json.dumps({'entries': [len(first), len(second)], 'differences': differences, 'ignored': ignored,
-                      'checks': checks}))
+    print(json.dumps({'entries': [len(first), len(second)], 'differences': differences[:SHOWN],
+                      'count': len(differences), 'ignored': ignored, 'checks': checks}))
     if differences or checks:
         sys.exit(1)
 
