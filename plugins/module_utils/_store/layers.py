@@ -75,14 +75,12 @@ def chain_ids(diff_ids):
     return result
 
 
-def _blob_chunks(blob, hasher):
-    """The bytes of the open blob file in CHUNK pieces, each added to ``hasher`` (unless None) as it is read."""
+def _blob_chunks(blob):
+    """The bytes of the open blob file in CHUNK pieces."""
     while True:
         data = blob.read(CHUNK)
         if not data:
             return
-        if hasher is not None:
-            hasher.update(data)
         yield data
 
 
@@ -668,7 +666,7 @@ def apply_layer(blob_path, rootfs, digest, diff_id=None, media_type=None):
     uncompressed = hashlib.sha256()
     try:
         root_fd = os.open(rootfs, DIR_FLAGS)
-        blob_chunks = _blob_chunks(blob, compressed)
+        blob_chunks = _blob_chunks(blob) if compressed is None else _hashed(_blob_chunks(blob), compressed)
         chunks, zstd = _uncompressed_chunks(blob_chunks, media_type, digest)
         prefetched = _Prefetched(_hashed(chunks, uncompressed))
         stream = _ForwardReader(prefetched)
