@@ -77,8 +77,10 @@ def load_sibling(name):
     return module
 
 
-# The registry peer: files/registry.py, which the targets also run on their own.
+# The registry peer: files/registry.py, which the targets also run on their own; it also holds
+# the helpers that stop processes by pid, for dockerd and containerd here.
 REGISTRY = load_sibling('registry')
+alive, wait_gone, kill, tail = REGISTRY.alive, REGISTRY.wait_gone, REGISTRY.kill, REGISTRY.tail
 
 
 class PeerError(Exception):
@@ -144,49 +146,6 @@ def mounts_under(directory):
     with open('/proc/self/mountinfo') as handle:
         points = [line.split()[4].replace('\\040', ' ') for line in handle]
     return sorted({point for point in points if point.startswith(prefix)}, reverse=True)
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
-
-
-def wait_gone(pids, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = [pid for pid in pids if alive(pid)]
-        if not pids:
-            return []
-        time.sleep(0.1)
-    return [pid for pid in pids if alive(pid)]
-
-
-def kill(pids, signum):
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-
-def stop_pid(pid):
-    """SIGTERM, then SIGKILL after STOP_TIMEOUT; reaped when this process started it (the benchmark)."""
-    if alive(pid):
-        kill([pid], signal.SIGTERM)
-        if wait_gone([pid], STOP_TIMEOUT):
-            kill([pid], signal.SIGKILL)
-            wait_gone([pid], 5)
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 class Peers:
@@ -280,14 +239,14 @@ class Peers:
         deadline = time.monotonic() + DOCKER_START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise PeerError('dockerd exited %d at start: %s' % (proc.returncode, REGISTRY.tail(docker['log'])))
+                raise PeerError('dockerd exited %d at start: %s' % (proc.returncode, tail(docker['log'])))
             probe = run(docker['argv'] + ['info', '--format', '{{.Driver}}'], env=env, check=False)
             if probe.returncode == 0:
                 docker['storage_driver'] = probe.stdout.strip()
                 break
             if time.monotonic() > deadline:
                 raise PeerError('dockerd did not answer on %s within %d s: %s'
-                                % (sock, DOCKER_START_TIMEOUT, REGISTRY.tail(docker['log'])))
+                                % (sock, DOCKER_START_TIMEOUT, tail(docker['log'])))
             time.sleep(0.2)
         docker['version'] = run(docker['argv'] + ['version', '--format', '{{.Server.Version}}'], env=env).stdout.strip()
 
@@ -380,7 +339,7 @@ class Peers:
             ids = run(docker['argv'] + ['ps', '--all', '--quiet'], env=docker['env'], check=False).stdout.split()
             if ids:
                 run(docker['argv'] + ['rm', '--force'] + ids, env=docker['env'], check=False)
-        stop_pid(docker['pid'])
+        REGISTRY.stop_process(docker['pid'], STOP_TIMEOUT)
 
     def _stop_registry(self):
         registry = self.state.get('registry')

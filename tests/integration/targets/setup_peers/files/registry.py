@@ -128,47 +128,64 @@ def tail(path):
         return handle.read()[-2000:].decode('utf-8', 'replace').strip()
 
 
-def gone(pid):
-    """True once ``pid`` has exited (a zombie counts as gone; reaped here when it is our child)."""
+# Processes by pid: this file's registries, and (peers.py uses these too) dockerd and containerd.
+
+def alive(pid):
+    """True while ``pid`` runs (a zombie, which has exited, is not alive)."""
     try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    except ChildProcessError:
-        pass
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
     try:
         with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().rsplit(')', 1)[1].split()[0] == 'Z'
-    except (FileNotFoundError, ProcessLookupError):
-        return True
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
 
 
-def wait_gone(pid, timeout):
+def wait_gone(pids, timeout):
+    """Wait up to ``timeout`` seconds for ``pids`` to exit; those still alive (empty when all went)."""
     deadline = time.monotonic() + timeout
-    while not gone(pid):
-        if time.monotonic() > deadline:
-            return False
+    while time.monotonic() < deadline:
+        pids = [pid for pid in pids if alive(pid)]
+        if not pids:
+            return []
         time.sleep(0.05)
-    return True
+    return [pid for pid in pids if alive(pid)]
+
+
+def kill(pids, signum):
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def stop_process(pid, timeout=STOP_TIMEOUT):
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; reaped when this process started it."""
+    if alive(pid):
+        kill([pid], signal.SIGTERM)
+        if wait_gone([pid], timeout):
+            kill([pid], signal.SIGKILL)
+            wait_gone([pid], 5)
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def stop(pid, timeout=STOP_TIMEOUT):
-    """Stop the registry ``pid`` (SIGTERM, SIGKILL after ``timeout``); refuse any other process."""
-    if gone(pid):
-        return
-    try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-            argv = handle.read().split(b'\0')
-    except FileNotFoundError:
-        return
-    if os.path.basename(argv[0]).decode('utf-8', 'replace') != REGISTRY:
-        raise RegistryError('pid %d is not a %s: %r' % (pid, REGISTRY, argv))
-    try:
-        os.kill(pid, signal.SIGTERM)
-        if not wait_gone(pid, timeout):
-            os.kill(pid, signal.SIGKILL)
-            wait_gone(pid, 5)
-    except ProcessLookupError:
-        pass
+    """Stop the registry ``pid`` (``stop_process``); refuse any other process. A pid already gone is no error."""
+    if alive(pid):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+                argv = handle.read().split(b'\0')
+        except FileNotFoundError:
+            argv = None
+        if argv is not None and os.path.basename(argv[0]).decode('utf-8', 'replace') != REGISTRY:
+            raise RegistryError('pid %d is not a %s: %r' % (pid, REGISTRY, argv))
+    stop_process(pid, timeout)
 
 
 def main(argv=None):
